@@ -1,0 +1,1 @@
+"""Instructor tooling: grading pipeline, hidden-test specs, sample submissions."""

@@ -1,0 +1,6 @@
+"""`python -m autograder` is `optimlab-grade`."""
+import sys
+
+from autograder.cli import main
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""`optimlab-grade`: release assignments, grade submissions, run the demo.
+
+    optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/ and the sample submissions
+    optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR]
+                                                grade a folder of submissions, or one notebook
+    optimlab-grade demo                         release, then grade the bundled sample class
+
+Every user error ends in one sentence on stderr and exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from autograder import course
+from autograder.collect import SubmissionError, find_submissions
+from autograder.grading import GradingError, grade_all, release, reset_course
+from autograder.report import class_summary, grade_table, write_csv
+from autograder.samples import write_samples
+
+
+def cmd_release(args) -> int:
+    assignments = args.assignments or course.assignment_ids()
+    for assignment in assignments:
+        course.master_notebook(assignment)  # a clear error for an unknown name
+    release(assignments, course.REPO_ROOT)
+    for assignment in assignments:
+        samples = write_samples(assignment)
+        print(f"released {assignment} -> {course.ASSIGNMENTS / assignment} "
+              f"({len(samples)} sample submissions in {course.SAMPLES / assignment})")
+    return 0
+
+
+def _grade_and_report(source: Path, assignment: str | None, course_dir: Path) -> int:
+    start = time.perf_counter()
+    subs = find_submissions(source, assignment)
+    if not subs:
+        raise SubmissionError(f"No submissions (.ipynb or .zip) were found in {source}.")
+    unknown = [s for s in subs if not s.assignment]
+    results = grade_all(subs, course_dir)
+    elapsed = time.perf_counter() - start
+    print(grade_table(results))
+    for s in unknown:
+        print(f"not graded: {s.path}: {s.problem}")
+    csv_path = write_csv(results, course_dir / "grades.csv")
+    summary = course_dir / "summary" / "summary.md"
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(class_summary(results))
+    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s.")
+    print(f"grades CSV:      {csv_path}")
+    print(f"class summary:   {summary}")
+    print(f"feedback (HTML): {course_dir / 'feedback'}/<student>/<assignment>/")
+    print(f"gradebook:       {course_dir / 'gradebook.db'} (open it with `nbgrader formgrader` "
+          f"from {course_dir} for the written answers)")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    return _grade_and_report(Path(args.source), args.assignment, Path(args.course_dir).resolve())
+
+
+def cmd_demo(args) -> int:
+    print("Step 1/2: releasing the student versions from solutions/ ...")
+    cmd_release(argparse.Namespace(assignments=None))
+    course_dir = Path(args.course_dir).resolve()
+    reset_course(course_dir)
+    print(f"\nStep 2/2: grading the sample class in {course.SAMPLES} ...\n")
+    return _grade_and_report(course.SAMPLES, None, course_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optimlab-grade", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="rebuild assignments/ and the sample submissions from solutions/")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade a folder of submissions, or a single notebook")
+    p.add_argument("source", help="folder of submissions (any layout of autograder/collect.py) or one .ipynb")
+    p.add_argument("--assignment", help="assignment id, when it cannot be recognised from the notebooks")
+    p.add_argument("--course-dir", default=str(course.REPO_ROOT),
+                   help="where the gradebook, autograded/ and feedback/ live (default: the repository root)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("demo", help="release, then grade the bundled sample submissions")
+    p.add_argument("--course-dir", default=str(course.REPO_ROOT / "demo"),
+                   help="scratch course directory (default: demo/, recreated on every run)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SubmissionError, GradingError, FileNotFoundError, KeyError) as err:
+        message = err.args[0] if err.args else str(err)
+        print(f"optimlab-grade: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The course directory: where things are, and the nbgrader configuration.
+
+The repository root is an nbgrader course root: `solutions/` is nbgrader's
+source directory and `assignments/` its release directory, so plain
+`nbgrader` commands work from the root (`nbgrader_config.py` calls
+`configure`). The grading command uses the same `configure`, with its own
+course directory for the grading state (gradebook, submitted/, autograded/,
+feedback/).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO_ROOT / "solutions"
+ASSIGNMENTS = REPO_ROOT / "assignments"
+SAMPLES = REPO_ROOT / "autograder" / "samples"
+COURSE_ID = "optimlab"
+
+# Seconds one cell may run in the grading kernel before it is interrupted.
+CELL_TIMEOUT = 120
+
+
+def assignment_ids() -> list[str]:
+    """The assignments, in course order (`NN_name` folders of solutions/)."""
+    return sorted(p.name for p in SOLUTIONS.iterdir()
+                  if p.is_dir() and p.name[:2].isdigit() and any(p.glob("*.ipynb")))
+
+
+def master_notebook(assignment: str) -> Path:
+    """The master notebook of `assignment` (each assignment has exactly one)."""
+    notebooks = sorted((SOLUTIONS / assignment).glob("*.ipynb"))
+    if len(notebooks) != 1:
+        known = ", ".join(assignment_ids())
+        raise FileNotFoundError(
+            f"There is no assignment {assignment!r} with one master notebook in solutions/ "
+            f"(known: {known}).")
+    return notebooks[0]
+
+
+def notebook_name(assignment: str) -> str:
+    """The file name students submit for `assignment`, e.g. 'losses.ipynb'."""
+    return master_notebook(assignment).name
+
+
+def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS) -> Config:
+    """Fills an nbgrader configuration for a course rooted at `course_dir`."""
+    course_dir = Path(course_dir).resolve()
+    c.CourseDirectory.root = str(course_dir)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = str(SOLUTIONS)
+    c.CourseDirectory.release_directory = str(Path(release_dir).resolve())
+    c.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+    c.Execute.timeout = CELL_TIMEOUT
+    c.Autograde.autograde_preprocessors = [
+        "autograder.preprocessors.Execute",
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "autograder.preprocessors.ScoreHiddenTests",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.GenerateFeedback.preprocessors = [
+        "autograder.preprocessors.HideHiddenTests",
+        "nbgrader.preprocessors.GetGrades",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return c
+
+
+def nbgrader_config(course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS) -> Config:
+    """A fresh configuration object for `course_dir`."""
+    return configure(Config(), course_dir, release_dir)

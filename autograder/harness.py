@@ -1,0 +1,93 @@
+"""The kernel side of a hidden test.
+
+A hidden test cell in a master notebook is one call:
+
+    from autograder.harness import submit
+    submit("01_losses", "svm_loss", svm_loss)
+
+`submit` rebuilds the check's seeded cases, runs the student's function on
+each, and publishes the raw results as one display output of MIME type
+`RESULTS_MIME`. Nothing here knows an expected value: the grader scores the
+results outside the kernel (`autograder.scoring`), where student code cannot
+reach, so patching NumPy, the asserts or this module gains nothing.
+"""
+from __future__ import annotations
+
+import importlib
+import traceback
+import warnings
+from typing import Any
+
+import numpy as np
+
+from autograder import spec as S
+from autograder.specs import load_spec
+
+RESULTS_MIME = "application/vnd.optimlab.results+json"
+
+
+def _to_backend(args: tuple, backend: str | None) -> tuple:
+    """Converts NumPy array arguments to the case's Array-API backend."""
+    if backend is None:
+        return args
+    xp = importlib.import_module(backend)
+    return tuple(xp.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def _inputs_changed(before: tuple, after: tuple) -> bool:
+    """True when an array argument was modified in place."""
+    for b, a in zip(before, after):
+        if isinstance(b, np.ndarray):
+            a = S.to_numpy(a)
+            if not (isinstance(a, np.ndarray) and a.shape == b.shape
+                    and np.array_equal(a, b, equal_nan=True)):
+                return True
+    return False
+
+
+def _error_line(exc: BaseException) -> str:
+    """`Type: message` and the student's line that raised it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if f.filename.startswith("<") or "ipykernel" in f.filename]
+    where = f" (line {own[-1].lineno}: {own[-1].line})" if own and own[-1].line else ""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{': ' + message if message else ''}{where}"[:400]
+
+
+def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
+    """Runs the student's `obj` on one case; the record the grader scores."""
+    args = S.build_args(assignment, check, case)
+    record = {"case": case.name, "digest": S.digest(args)}
+    before = S.snapshot(args)
+    call_args = _to_backend(args, case.backend)
+    try:
+        # Overflow is judged by the value returned; a warning on stderr would
+        # only clutter the feedback.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            output = check.run(obj, call_args)
+        record["output"] = S.encode(output)
+    except Exception as exc:  # noqa: BLE001 - any student error is a result
+        record["error"] = _error_line(exc)
+    record["mutated"] = _inputs_changed(before, call_args)
+    return record
+
+
+def collect(assignment: str, name: str, obj: Any) -> dict:
+    """All case records of one check."""
+    check = load_spec(assignment)[name]
+    return {
+        "assignment": assignment,
+        "check": name,
+        "records": [run_case(assignment, check, case, obj) for case in check.cases],
+    }
+
+
+def submit(assignment: str, name: str, obj: Any) -> None:
+    """Publishes the results of check `name` for the student's `obj`."""
+    from IPython.display import display
+
+    results = collect(assignment, name, obj)
+    n = len(results["records"])
+    summary = f"{name}: {n} hidden test cases ran; the grader scores them."
+    display({RESULTS_MIME: results, "text/plain": summary}, raw=True)

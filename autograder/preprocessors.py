@@ -1,0 +1,124 @@
+"""nbgrader preprocessors that make up our grading pipeline.
+
+They slot into nbgrader's own chain (see `autograder.course.configure`):
+
+- `Execute` runs the notebook in fast mode (`OPTIMLAB_FAST=1`).
+- `ScoreHiddenTests`, right after execution and before nbgrader saves the
+  grades, replaces the raw results of every hidden-test cell with the score
+  and the feedback computed outside the kernel.
+- `HideHiddenTests` removes the hidden tests' source from the feedback.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from jupyter_core.utils import run_sync
+from nbformat.notebooknode import NotebookNode
+from nbgrader import utils
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute as NbgraderExecute
+from traitlets import Bool, Dict
+
+from autograder.harness import RESULTS_MIME
+from autograder.scoring import score_results
+
+# The one statement of a hidden test cell: submit("<assignment>", "<check>", obj)
+SUBMIT_CALL = re.compile(r"""\bsubmit\(\s*["']([\w.-]+)["']\s*,\s*["'](\w+)["']""")
+
+
+class Execute(NbgraderExecute):
+    """nbgrader's Execute, with the kernel started in fast mode."""
+
+    kernel_env = Dict(
+        {"OPTIMLAB_FAST": "1"},
+        help="Variables added to the grading kernel's environment.",
+    ).tag(config=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+        # What the kernel process itself prints (start-up notices) is not the
+        # notebook's output; cell output still reaches the notebook.
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds its synchronous twin to the base class's coroutine.
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+
+def _stream(text: str) -> NotebookNode:
+    return NotebookNode(output_type="stream", name="stdout", text=text + "\n")
+
+
+def _score_output(score: float) -> NotebookNode:
+    """The numeric last expression that nbgrader reads as partial credit."""
+    return NotebookNode(output_type="execute_result", execution_count=None,
+                        metadata={}, data={"text/plain": f"{score:g}"})
+
+
+def _error_output(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"{ename}: {evalue}"])
+
+
+def _published_results(cell: NotebookNode, check: str) -> dict | None:
+    """The last results payload the harness published for `check` in this cell."""
+    found = None
+    for output in cell.get("outputs", []):
+        payload = output.get("data", {}).get(RESULTS_MIME)
+        if isinstance(payload, dict) and payload.get("check") == check:
+            found = payload
+    return found
+
+
+def _kernel_error(cell: NotebookNode) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+    return None
+
+
+class ScoreHiddenTests(NbGraderPreprocessor):
+    """Scores hidden-test cells from the results their kernel published."""
+
+    def preprocess(self, nb, resources):
+        self.assignment = resources["nbgrader"]["assignment"]
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not (utils.is_grade(cell) and cell.cell_type == "code"):
+            return cell, resources
+        call = SUBMIT_CALL.search(cell.source)
+        if call is None:
+            return cell, resources
+        check = call.group(2)
+        points = float(cell.metadata["nbgrader"]["points"])
+        results = _published_results(cell, check)
+        outcome = score_results(self.assignment, check, results, points)
+        if results is None:
+            error = _kernel_error(cell) or "the cell produced no results"
+            text = (f"{check}: the hidden tests could not run ({error}). "
+                    f"Make sure {check} is defined and runs without errors.")
+            cell.outputs = [_error_output("HiddenTestsNotRun", text)]
+        elif outcome.score == 0:
+            cell.outputs = [_stream(outcome.feedback()),
+                            _error_output("HiddenTestsFailed", f"{check}: no case passed")]
+        else:
+            cell.outputs = [_stream(outcome.feedback()), _score_output(outcome.score)]
+        cell.metadata["optimlab"] = {
+            "check": check,
+            "score": outcome.score,
+            "points": points,
+            "passed": outcome.passed,
+            "cases": len(outcome.cases),
+            "diagnoses": outcome.diagnoses,
+        }
+        return cell, resources
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Removes hidden-test regions from graded notebooks before feedback is rendered."""
+
+    enforce_metadata = Bool(False).tag(config=True)

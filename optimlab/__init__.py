@@ -1,0 +1,9 @@
+"""OptimLab: the helper library of the course on losses, regularization and optimization.
+
+- `optimlab.data`: CIFAR-10 (download, load, split) and the bundled sample.
+- `optimlab.mode`: the fast/full switch that heavy notebook cells read.
+- `optimlab.checks`: the visible self-checks of the notebooks.
+- `optimlab.plots`: the figures the notebooks draw.
+"""
+
+__version__ = "0.1.0"
