@@ -26,22 +26,27 @@ from autograder.specs import load_spec
 RESULTS_MIME = "application/vnd.optimlab.results+json"
 
 
-def _to_backend(args: tuple, backend: str | None) -> tuple:
-    """Converts NumPy array arguments to the case's Array-API backend."""
-    if backend is None:
-        return args
-    xp = importlib.import_module(backend)
-    return tuple(xp.asarray(a) if isinstance(a, np.ndarray) else a for a in args)
+def _to_backend(value: Any, xp) -> Any:
+    """NumPy arrays in a (nested) value converted to the Array-API namespace `xp`."""
+    if isinstance(value, np.ndarray):
+        return xp.asarray(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_backend(v, xp) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_backend(v, xp) for k, v in value.items()}
+    return value
 
 
-def _inputs_changed(before: tuple, after: tuple) -> bool:
-    """True when an array argument was modified in place."""
-    for b, a in zip(before, after):
-        if isinstance(b, np.ndarray):
-            a = S.to_numpy(a)
-            if not (isinstance(a, np.ndarray) and a.shape == b.shape
-                    and np.array_equal(a, b, equal_nan=True)):
-                return True
+def _inputs_changed(before: Any, after: Any) -> bool:
+    """True when an array inside the arguments was modified in place."""
+    if isinstance(before, np.ndarray):
+        after = S.to_numpy(after)
+        return not (isinstance(after, np.ndarray) and after.shape == before.shape
+                    and np.array_equal(after, before, equal_nan=True))
+    if isinstance(before, (list, tuple)):
+        return len(before) != len(after) or any(_inputs_changed(b, a) for b, a in zip(before, after))
+    if isinstance(before, dict):
+        return any(_inputs_changed(v, after.get(k)) for k, v in before.items())
     return False
 
 
@@ -59,7 +64,7 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
     args = S.build_args(assignment, check, case)
     record = {"case": case.name, "digest": S.digest(args)}
     before = S.snapshot(args)
-    call_args = _to_backend(args, case.backend)
+    call_args = args if case.backend is None else _to_backend(args, importlib.import_module(case.backend))
     try:
         # Overflow is judged by the value returned; a warning on stderr would
         # only clutter the feedback.

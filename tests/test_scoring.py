@@ -10,9 +10,10 @@ import pytest
 from autograder import harness
 from autograder.reference import load_reference
 from autograder.scoring import score_results
-from autograder.specs import SPEC_MODULES, load_spec
+from autograder.course import assignment_ids
+from autograder.specs import load_spec
 
-CHECKS = [(a, name) for a in SPEC_MODULES for name in load_spec(a)]
+CHECKS = [(a, name) for a in assignment_ids() for name in load_spec(a)]
 MISTAKES = [(a, name, m) for a, name in CHECKS for m in load_spec(a)[name].mistakes if m.variant]
 
 

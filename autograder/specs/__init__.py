@@ -3,8 +3,8 @@
 Each module defines `CHECKS`, a list of `autograder.spec.Check`: the seeded
 cases, how to run them and the known mistakes of every gradable function of
 that assignment; and `SAMPLES`, the buggy sample submissions built from those
-mistakes (`autograder.samples`). The reference answers are not here: they come from the
-master notebook (`autograder.reference`).
+mistakes (`autograder.samples`). The reference answers are not here: they
+come from the master notebook (`autograder.reference`).
 """
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ from functools import lru_cache
 
 from autograder.spec import Check
 
-# assignment id (folder under solutions/) -> spec module
-SPEC_MODULES = {
-    "01_losses": "autograder.specs.losses",
-}
+
+def module_name(assignment: str) -> str:
+    """The spec module of an assignment: `01_losses` -> `autograder.specs.losses`."""
+    return f"autograder.specs.{assignment.split('_', 1)[-1]}"
 
 
 def load_module(assignment: str):
     """The spec module of `assignment` (its CHECKS and SAMPLES)."""
-    if assignment not in SPEC_MODULES:
-        known = ", ".join(sorted(SPEC_MODULES))
-        raise KeyError(f"No hidden tests are defined for assignment {assignment!r} (known: {known}).")
-    return importlib.import_module(SPEC_MODULES[assignment])
+    try:
+        return importlib.import_module(module_name(assignment))
+    except ModuleNotFoundError as err:
+        if err.name != module_name(assignment):
+            raise
+        raise KeyError(f"No hidden tests are defined for assignment {assignment!r} "
+                       f"(expected in {module_name(assignment).replace('.', '/')}.py).") from None
 
 
 @lru_cache(maxsize=None)

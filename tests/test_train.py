@@ -1,0 +1,71 @@
+"""The shared training loop: learns, follows the schedule, runs on any Array-API backend."""
+import numpy as np
+import pytest
+
+from optimlab.data import get_cifar10_data
+from optimlab.train import accuracy, linear_model, plot_history, train
+
+
+def softmax_loss(W, X, y, reg):
+    """Softmax loss and gradient written independently of the notebooks (any backend)."""
+    from array_api_compat import array_namespace
+    xp = array_namespace(W, X)
+    scores = X @ W
+    scores = scores - xp.max(scores, axis=1, keepdims=True)
+    probs = xp.exp(scores)
+    probs = probs / xp.sum(probs, axis=1, keepdims=True)
+    onehot = xp.astype(y[:, None] == xp.arange(W.shape[1])[None, :], W.dtype)
+    n = X.shape[0]
+    loss = -xp.sum(onehot * xp.log(probs)) / n + reg * xp.sum(W * W)
+    return float(loss), X.T @ (probs - onehot) / n + 2 * reg * W
+
+
+def sgd(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    return w - config["learning_rate"] * dw, config
+
+
+@pytest.fixture(scope="module")
+def data():
+    return get_cifar10_data(use_sample=True)
+
+
+def test_training_learns_the_sample_data(data):
+    params = {"W": 1e-4 * np.random.default_rng(0).standard_normal((3073, 10))}
+    model = linear_model(softmax_loss, reg=1e-4)
+    history = train(model, params, data, update_rule=sgd, config={"learning_rate": 1e-7},
+                    num_iters=300, batch_size=100, rng=np.random.default_rng(1), progress=False)
+    assert len(history.loss) == 300
+    assert history.loss[-1] < history.loss[0] - 0.3
+    assert history.best_val_acc >= 0.4
+    assert accuracy(model, history.best_params, data["X_val"], data["y_val"]) == history.best_val_acc
+    assert history.epoch[-1] == pytest.approx(300 / (len(data["X_train"]) // 100))
+    plot_history(history)
+
+
+def test_schedule_sets_the_learning_rate_of_every_step(data):
+    params = {"W": np.zeros((3073, 10))}
+    history = train(linear_model(softmax_loss, 0.0), params, data, update_rule=sgd,
+                    schedule=lambda t: 1e-7 / (t + 1), num_iters=5, batch_size=10, progress=False)
+    assert history.learning_rate == pytest.approx([1e-7 / (t + 1) for t in range(5)])
+
+
+def test_same_seed_same_run(data):
+    runs = []
+    for _ in range(2):
+        params = {"W": np.zeros((3073, 10))}
+        runs.append(train(linear_model(softmax_loss, 1e-3), params, data, update_rule=sgd,
+                          config={"learning_rate": 1e-7}, num_iters=20, batch_size=50,
+                          rng=np.random.default_rng(5), progress=False).loss)
+    assert runs[0] == runs[1]
+
+
+def test_runs_unchanged_on_array_api_strict(data):
+    xp = pytest.importorskip("array_api_strict")
+    small = {k: xp.asarray(data[k][:200]) for k in ("X_train", "y_train", "X_val", "y_val")}
+    params = {"W": xp.zeros((3073, 10), dtype=xp.float64)}
+    history = train(linear_model(softmax_loss, 0.0), params, small, update_rule=sgd,
+                    config={"learning_rate": 1e-7}, num_iters=10, batch_size=20, progress=False)
+    assert len(history.loss) == 10 and history.loss[-1] < history.loss[0]
+    assert type(params["W"]).__module__.startswith("array_api_strict")
