@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograder import harness
+from autograder import spec as S
 from autograder.reference import load_reference
 from autograder.scoring import score_results
 from autograder.course import assignment_ids
@@ -107,3 +108,21 @@ def test_overflow_is_diagnosed_from_a_non_finite_result():
     assert outcome.passed == 5
     assert any("overflows" in d for d in outcome.diagnoses)
     assert "magnitude 1e3" in [c.name for c in outcome.cases if not c.passed][0]
+
+
+def test_backend_cases_hand_array_api_arrays_to_the_student():
+    pytest.importorskip("array_api_strict")
+    from autograder.spec import Case, Check
+
+    seen = []
+
+    def student(a, pair):
+        seen.append({type(a).__module__.split(".")[0], type(pair[1]).__module__.split(".")[0]})
+        return a * 2
+
+    check = Check("double", (Case("strict", lambda rng: (np.ones(3), (1.0, np.zeros(2))),
+                                  backend="array_api_strict"),))
+    record = harness.run_case("any", check, check.cases[0], student)
+    assert seen == [{"array_api_strict"}]
+    assert np.array_equal(S.decode(record["output"]), [2.0, 2.0, 2.0])
+    assert record["mutated"] is False

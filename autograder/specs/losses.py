@@ -262,7 +262,12 @@ CHECKS = [
         Mistake("the gradient misses the L1 part, sign(W).", variant=elastic_missing_l1_gradient),
     )),
     Check("ridge_fit", RIDGE_CASES, mistakes=RIDGE_MISTAKES),
-    Check("loss_facts", tuple(fact_case(k) for k in FACT_KEYS), run=fact, is_value=True, rtol=1e-3),
+    Check("loss_facts", tuple(fact_case(k) for k in FACT_KEYS), run=fact, is_value=True, rtol=1e-3, mistakes=(
+        Mistake("at initialization every wrong class contributes max(0, 0 - 0 + 1) = 1 and the correct class "
+                "is not in the sum, so the SVM loss is C - 1 = 9.", variant={"svm_at_init": 10.0}),
+        Mistake("a loss is -log(probability): it is unbounded as the probability of the correct class goes "
+                "to 0, so the largest softmax loss is infinite, not 1.", variant={"softmax_max": 1.0}),
+    )),
 ]
 
 # Sample submissions (autograder/samples/01_losses/): each is the reference
