@@ -123,6 +123,7 @@ def _is_submission_file(path: Path) -> bool:
 
 
 def _from_file(path: Path, student: str, assignment: str | None) -> Submission:
+    """A submission from one file; without `assignment`, recognised from the notebook."""
     sub = Submission(student, assignment or "", path, _mtime(path))
     if assignment is None:
         try:
@@ -164,7 +165,13 @@ def find_submissions(source: Path, assignment: str | None = None) -> list[Submis
                 found.append(s)
         elif _is_submission_file(child):                            # <student>.ipynb
             found.append(_from_file(child, student_id(child.stem), assignment))
-    return [s for s in found if assignment is None or s.assignment == assignment or s.problem]
+    # A flat folder holds one assignment: files that could not be read belong to it too,
+    # so they get their row (with zero points and the reason) in the gradebook.
+    recognised = {s.assignment for s in found if s.assignment}
+    for s in found:
+        if not s.assignment and len(recognised) == 1:
+            s.assignment = next(iter(recognised))
+    return [s for s in found if assignment is None or s.assignment == assignment]
 
 
 def place(sub: Submission, course_dir: Path) -> Path:

@@ -112,15 +112,39 @@ def _read_result(course_dir: Path, sub: Submission) -> Result:
     return result
 
 
+def _record_zero(course_dir: Path, sub: Submission) -> None:
+    """Records a submission that could not be graded with zero points, so it has its gradebook row."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    config = nbgrader_config(course_dir)
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+        try:
+            gb.find_submission(sub.assignment, sub.student)
+            return  # nbgrader recorded what it could; keep it
+        except MissingEntry:
+            pass
+        gb.update_or_create_student(sub.student)
+        submission = gb.update_or_create_submission(sub.assignment, sub.student, timestamp=sub.timestamp)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
 def grade(sub: Submission, course_dir: Path) -> Result:
     """Autogrades one submission and writes its feedback; never raises for a bad submission."""
     place(sub, course_dir)
-    api = _api(course_dir)
-    outcome = api.autograde(sub.assignment, sub.student, force=True, create=True)
-    if not outcome.get("success") and sub.problem is None:
-        lines = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-        sub.problem = f"Autograding failed: {lines[-1] if lines else 'no details'}"
-    api.generate_feedback(sub.assignment, sub.student, force=True)
+    if sub.problem is None:
+        api = _api(course_dir)
+        outcome = api.autograde(sub.assignment, sub.student, force=True, create=True)
+        if not outcome.get("success"):
+            lines = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+            sub.problem = f"Autograding failed: {lines[-1] if lines else 'no details'}"
+        else:
+            api.generate_feedback(sub.assignment, sub.student, force=True)
+    if sub.problem is not None:
+        _record_zero(course_dir, sub)
     return _read_result(course_dir, sub)
 
 
@@ -129,7 +153,8 @@ def grade_all(subs: list[Submission], course_dir: Path) -> list[Result]:
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     assignments = sorted({s.assignment for s in subs if s.assignment})
-    register(assignments, course_dir)
+    if assignments:
+        register(assignments, course_dir)
     return [grade(sub, course_dir) for sub in subs if sub.assignment]
 
 
