@@ -44,17 +44,19 @@ def test_committed_samples_are_the_build_output(fresh_build):
             f"autograder/samples/{name} is stale: run `optimlab-grade release`"
 
 
-def _solution_lines(cell) -> set[str]:
-    """Substantial lines between the solution markers of a master cell."""
-    lines, inside = set(), False
+def _split_solution(cell) -> tuple[set[str], set[str]]:
+    """(substantial lines between the solution markers, lines outside them) of a master cell."""
+    inside_lines, outside_lines, inside = set(), set(), False
     for line in cell.source.splitlines():
         if "BEGIN SOLUTION" in line:
             inside = True
         elif "END SOLUTION" in line:
             inside = False
-        elif inside and len(line.strip()) > 12 and not line.strip().startswith("#"):
-            lines.add(line.strip())
-    return lines
+        elif not inside:
+            outside_lines.add(line.strip())
+        elif len(line.strip()) > 12 and not line.strip().startswith("#"):
+            inside_lines.add(line.strip())
+    return inside_lines, outside_lines
 
 
 @pytest.mark.parametrize("assignment", assignment_ids())
@@ -63,14 +65,14 @@ def test_student_version_contains_no_solution_hidden_test_or_model_answer(assign
     released_text = "\n".join(p.read_text() for p in (ASSIGNMENTS / assignment).rglob("*") if p.is_file())
     released = nbformat.read(ASSIGNMENTS / assignment / master_notebook(assignment).name, as_version=4)
     released_lines = {l.strip() for c in released.cells for l in c.source.splitlines()}
-    shown_elsewhere = {l.strip() for c in master.cells if not c.metadata.get("nbgrader", {}).get("solution")
-                       for l in c.source.splitlines()}
+    # lines students are meant to see: other cells, and templates around the solution regions
+    shown_elsewhere = {l.strip() for c in master.cells if c.cell_type == "code" for l in _split_solution(c)[1]}
 
     solution_cells = [c for c in master.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert solution_cells, "the master notebook has answer cells"
     for cell in solution_cells:
         if cell.cell_type == "code":
-            leaked = (_solution_lines(cell) - shown_elsewhere) & released_lines
+            leaked = (_split_solution(cell)[0] - shown_elsewhere) & released_lines
             assert not leaked, f"solution code released: {leaked}"
         else:  # a model answer: none of its sentences may be released
             for sentence in re.split(r"(?<=[.!?])\s+", cell.source):
