@@ -17,21 +17,26 @@ def _fmt(x) -> str:
     return np.array2string(x, precision=4, separator=", ", threshold=12)
 
 
-def check_close(label: str, got, expected, tol: float = 1e-6, hint: str = "") -> None:
-    """Passes when every entry of `got` is within `tol` (absolute) of `expected`.
-
-    The lecture's numbers are rounded, so pass the rounding as `tol`
-    (e.g. tol=0.05 for a number printed with one decimal).
-    """
+def _as_arrays(label: str, got, expected) -> tuple[np.ndarray, np.ndarray]:
+    """The two values as float arrays of the same shape, or a FAIL saying why not."""
     if got is None:
         raise AssertionError(f"FAIL {label}: got None. Did you forget a return statement?")
     got_a = np.asarray(got, dtype=float)
     exp_a = np.asarray(expected, dtype=float)
     if got_a.shape != exp_a.shape:
         raise AssertionError(f"FAIL {label}: expected shape {exp_a.shape}, got shape {got_a.shape}.")
-    ok = bool(np.all(np.abs(got_a - exp_a) <= tol))
+    return got_a, exp_a
+
+
+def check_close(label: str, got, expected, tol: float = 1e-6, hint: str = "") -> None:
+    """Passes when every entry of `got` is within `tol` (absolute) of `expected`.
+
+    The lecture's numbers are rounded, so pass the rounding as `tol`
+    (e.g. tol=0.05 for a number printed with one decimal).
+    """
+    got_a, exp_a = _as_arrays(label, got, expected)
     line = f"{label}: yours {_fmt(got_a)}, expected {_fmt(exp_a)}"
-    if not ok:
+    if not bool(np.all(np.abs(got_a - exp_a) <= tol)):
         raise AssertionError(f"FAIL {line} (tolerance {tol:g}). {hint}".rstrip())
     print(f"PASS {line}")
 
@@ -41,12 +46,7 @@ def check_rel_error(label: str, got, expected, max_rel: float = 1e-7, hint: str 
 
     Relative error: max(|a - b| / max(1e-8, |a| + |b|)), as used throughout the course.
     """
-    if got is None:
-        raise AssertionError(f"FAIL {label}: got None. Did you forget a return statement?")
-    a = np.asarray(got, dtype=float)
-    b = np.asarray(expected, dtype=float)
-    if a.shape != b.shape:
-        raise AssertionError(f"FAIL {label}: expected shape {b.shape}, got shape {a.shape}.")
+    a, b = _as_arrays(label, got, expected)
     err = float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))) if a.size else 0.0
     if not err <= max_rel:
         raise AssertionError(f"FAIL {label}: relative error {err:.2e} > {max_rel:.0e}. {hint}".rstrip())

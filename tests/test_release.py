@@ -28,20 +28,13 @@ def _files(folder: Path) -> set[str]:
             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".py"}
 
 
-def test_committed_assignments_are_the_build_output(fresh_build):
-    built = fresh_build / "assignments"
-    assert _files(built) == _files(ASSIGNMENTS)
+@pytest.mark.parametrize("built_name,committed", [("assignments", ASSIGNMENTS), ("samples", SAMPLES)])
+def test_committed_files_are_the_build_output(fresh_build, built_name, committed):
+    built = fresh_build / built_name
+    assert _files(built) == _files(committed)
     for name in _files(built):
-        assert filecmp.cmp(built / name, ASSIGNMENTS / name, shallow=False), \
-            f"assignments/{name} is stale: run `optimlab-grade release`"
-
-
-def test_committed_samples_are_the_build_output(fresh_build):
-    built = fresh_build / "samples"
-    assert _files(built) == _files(SAMPLES)
-    for name in _files(built):
-        assert filecmp.cmp(built / name, SAMPLES / name, shallow=False), \
-            f"autograder/samples/{name} is stale: run `optimlab-grade release`"
+        assert filecmp.cmp(built / name, committed / name, shallow=False), \
+            f"{committed / name} is stale: run `optimlab-grade release`"
 
 
 def _split_solution(cell) -> tuple[set[str], set[str]]:
