@@ -1,15 +1,18 @@
 """`optimlab-grade`: release assignments, grade submissions, run the demo.
 
     optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/ and the sample submissions
-    optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR]
+    optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR] [--workers N]
                                                 grade a folder of submissions, or one notebook
     optimlab-grade demo                         release, then grade the bundled sample class
+
+Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib.
 
 Every user error ends in one sentence on stderr and exit status 1.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +20,7 @@ from pathlib import Path
 from autograder import course
 from autograder.collect import SubmissionError, find_submissions
 from autograder.grading import GradingError, grade_all, release, reset_course
-from autograder.report import class_summary, grade_table, write_csv
+from autograder.report import grade_table, write_csv, write_summary
 from autograder.samples import write_samples
 
 
@@ -33,22 +36,23 @@ def cmd_release(args) -> int:
     return 0
 
 
-def _grade_and_report(source: Path, assignment: str | None, course_dir: Path) -> int:
+def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, args) -> int:
     start = time.perf_counter()
     subs = find_submissions(source, assignment)
     if not subs:
         raise SubmissionError(f"No submissions (.ipynb or .zip) were found in {source}.")
     unknown = [s for s in subs if not s.assignment]
-    results = grade_all(subs, course_dir)
+    limits = course.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                    memory_limit=int(args.memory_gib * 2**30))
+    results = grade_all(subs, course_dir, workers=args.workers, limits=limits)
     elapsed = time.perf_counter() - start
     print(grade_table(results))
     for s in unknown:
         print(f"not graded: {s.path}: {s.problem}")
     csv_path = write_csv(results, course_dir / "grades.csv")
-    summary = course_dir / "summary" / "summary.md"
-    summary.parent.mkdir(parents=True, exist_ok=True)
-    summary.write_text(class_summary(results))
-    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s.")
+    summary = write_summary(results, course_dir / "summary")
+    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s with {args.workers} worker(s) "
+          f"({elapsed / max(len(results), 1):.1f} s per notebook).")
     print(f"grades CSV:      {csv_path}")
     print(f"class summary:   {summary}")
     print(f"feedback (HTML): {course_dir / 'feedback'}/<student>/<assignment>/")
@@ -58,7 +62,7 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path) ->
 
 
 def cmd_grade(args) -> int:
-    return _grade_and_report(Path(args.source), args.assignment, Path(args.course_dir).resolve())
+    return _grade_and_report(Path(args.source), args.assignment, Path(args.course_dir).resolve(), args)
 
 
 def cmd_demo(args) -> int:
@@ -67,7 +71,7 @@ def cmd_demo(args) -> int:
     course_dir = Path(args.course_dir).resolve()
     reset_course(course_dir)
     print(f"\nStep 2/2: grading the sample class in {course.SAMPLES} ...\n")
-    return _grade_and_report(course.SAMPLES, None, course_dir)
+    return _grade_and_report(course.SAMPLES, None, course_dir, args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,13 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", help="assignment id, when it cannot be recognised from the notebooks")
     p.add_argument("--course-dir", default=str(course.REPO_ROOT),
                    help="where the gradebook, autograded/ and feedback/ live (default: the repository root)")
+    _grading_options(p)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("demo", help="release, then grade the bundled sample submissions")
     p.add_argument("--course-dir", default=str(course.REPO_ROOT / "demo"),
                    help="scratch course directory (default: demo/, recreated on every run)")
+    _grading_options(p)
     p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _grading_options(parser: argparse.ArgumentParser) -> None:
+    defaults = course.Limits()
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="notebooks graded at once, each in its own process (default: the number of cores)")
+    parser.add_argument("--cell-timeout", type=int, default=defaults.cell_timeout,
+                        help=f"seconds a cell may run (default {defaults.cell_timeout})")
+    parser.add_argument("--notebook-timeout", type=int, default=defaults.notebook_timeout,
+                        help=f"seconds a whole notebook may run (default {defaults.notebook_timeout})")
+    parser.add_argument("--memory-gib", type=float, default=defaults.memory_limit / 2**30,
+                        help=f"memory limit of a grading kernel in GiB (default {defaults.memory_limit / 2**30:g})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,8 +67,12 @@ def recognise_assignment(nb: dict) -> str | None:
     return best
 
 
-def read_notebook_bytes(path: Path) -> bytes:
-    """The notebook's bytes: the file itself, or the one notebook inside a zip."""
+def read_notebook_bytes(path: Path, preferred: tuple[str, ...] = ()) -> bytes:
+    """The notebook's bytes: the file itself, or the notebook inside a zip.
+
+    A zip may hold other notebooks too when exactly one has a `preferred`
+    name (an assignment's notebook name); otherwise it must hold exactly one.
+    """
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         raise SubmissionError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB.")
     if path.suffix.lower() != ".zip":
@@ -80,6 +84,9 @@ def read_notebook_bytes(path: Path) -> bytes:
             notebooks = [m for m in zf.infolist()
                          if m.filename.endswith(".ipynb") and "__MACOSX" not in m.filename
                          and ".ipynb_checkpoints" not in m.filename]
+            named = [m for m in notebooks if Path(m.filename).name in preferred]
+            if len(named) == 1:
+                notebooks = named
             if len(notebooks) != 1:
                 raise SubmissionError(
                     f"{path.name} must contain exactly one notebook (.ipynb); it contains {len(notebooks)}.")
@@ -127,7 +134,8 @@ def _from_file(path: Path, student: str, assignment: str | None) -> Submission:
     sub = Submission(student, assignment or "", path, _mtime(path))
     if assignment is None:
         try:
-            nb = parse_notebook(read_notebook_bytes(path), path.name)
+            names = tuple(notebook_name(a) for a in assignment_ids())
+            nb = parse_notebook(read_notebook_bytes(path, names), path.name)
             sub.assignment = recognise_assignment(nb) or ""
         except SubmissionError as err:
             sub.problem = str(err)
@@ -187,7 +195,7 @@ def place(sub: Submission, course_dir: Path) -> Path:
     (folder / "timestamp.txt").write_text(sub.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
     if sub.problem is None:
         try:
-            data = read_notebook_bytes(sub.path)
+            data = read_notebook_bytes(sub.path, (notebook_name(sub.assignment),))
             nb = nbformat.reads(json.dumps(parse_notebook(data, sub.path.name)), as_version=4)
             nbformat.write(nb, folder / notebook_name(sub.assignment))
         except SubmissionError as err:

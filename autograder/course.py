@@ -9,6 +9,7 @@ feedback/).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from traitlets.config import Config
@@ -16,11 +17,19 @@ from traitlets.config import Config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO_ROOT / "solutions"
 ASSIGNMENTS = REPO_ROOT / "assignments"
-SAMPLES = REPO_ROOT / "autograder" / "samples"
+SAMPLES = REPO_ROOT / "autograder" / "samples"          # sample submissions (hold reference answers)
+ADVERSARIAL = REPO_ROOT / "autograder" / "adversarial"  # the adversarial corpus (built from them)
 COURSE_ID = "optimlab"
 
-# Seconds one cell may run in the grading kernel before it is interrupted.
-CELL_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of a grading kernel (optimlab-grade's --cell-timeout, --notebook-timeout, --memory-gib)."""
+
+    cell_timeout: int = 120           # seconds one cell may run before it is interrupted
+    notebook_timeout: int = 600       # seconds the whole notebook may run
+    memory_limit: int = 4 * 2**30     # bytes of address space of the kernel
 
 
 def assignment_ids() -> list[str]:
@@ -45,25 +54,47 @@ def notebook_name(assignment: str) -> str:
     return master_notebook(assignment).name
 
 
-def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS) -> Config:
+def protected_paths(course_dir: Path) -> list[Path]:
+    """What a grading kernel must not see: references, their history, and the course's grading state."""
+    state = [course_dir / name for name in ("gradebook.db", "submitted", "autograded", "feedback")]
+    return [SOLUTIONS, SAMPLES, ADVERSARIAL, REPO_ROOT / ".git", *state]
+
+
+def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS,
+              limits: Limits = Limits()) -> Config:
     """Fills an nbgrader configuration for a course rooted at `course_dir`."""
     course_dir = Path(course_dir).resolve()
     c.CourseDirectory.root = str(course_dir)
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = str(SOLUTIONS)
     c.CourseDirectory.release_directory = str(Path(release_dir).resolve())
-    c.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    # Parallel graders write to one SQLite gradebook: a writer waits for the lock instead of failing.
+    c.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}?timeout=120"
 
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-    c.Execute.timeout = CELL_TIMEOUT
+    c.Execute.timeout = limits.cell_timeout
+    c.Execute.raise_on_iopub_timeout = False  # late output of a busy kernel is not a failure
+    c.Execute.notebook_timeout = limits.notebook_timeout
+    c.Execute.memory_limit = limits.memory_limit
+    c.Execute.protected_paths = [str(p) for p in protected_paths(course_dir)]
+    c.Autograde.sanitize_preprocessors = [
+        "autograder.preprocessors.RestoreNotebook",
+        "nbgrader.preprocessors.ClearOutput",
+        "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec",
+        "nbgrader.preprocessors.OverwriteCells",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
     c.Autograde.autograde_preprocessors = [
         "autograder.preprocessors.Execute",
         "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor",
-        "nbgrader.preprocessors.LimitOutput",
         "autograder.preprocessors.ScoreHiddenTests",
+        "nbgrader.preprocessors.LimitOutput",
+        "autograder.preprocessors.LimitOutputSize",
+        "autograder.preprocessors.AddGradingNotes",
         "nbgrader.preprocessors.SaveAutoGrades",
         "nbgrader.preprocessors.AssignLatePenalties",
         "nbgrader.preprocessors.CheckCellMetadata",
@@ -76,6 +107,7 @@ def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIG
     return c
 
 
-def nbgrader_config(course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS) -> Config:
+def nbgrader_config(course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS,
+                    limits: Limits = Limits()) -> Config:
     """A fresh configuration object for `course_dir`."""
-    return configure(Config(), course_dir, release_dir)
+    return configure(Config(), course_dir, release_dir, limits)

@@ -2,24 +2,32 @@
 
 Each step is nbgrader's own (`NbGraderAPI`) run with the course configuration
 of `autograder.course`, so plain `nbgrader` commands and `optimlab-grade` do
-exactly the same thing; this module only strings the steps together for a
-whole folder of submissions.
+exactly the same thing; this module strings the steps together for a whole
+folder of submissions, in parallel worker processes.
+
+Why the gradebook survives anything: every submission is graded by nbgrader
+in its own transactions on one SQLite file (writers wait for each other), a
+submission is recorded under its (student, assignment) key and replaced, never
+added twice, and a grader killed mid-batch leaves only whole submissions
+behind; rerunning the batch grades everything again to the same result.
 """
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder.collect import Submission, place
-from autograder.course import ASSIGNMENTS, nbgrader_config, notebook_name
+from autograder.course import ASSIGNMENTS, Limits, nbgrader_config, notebook_name
 
 
 class GradingError(Exception):
@@ -38,12 +46,13 @@ class Result:
     problem: str | None = None    # the one sentence when it could not be graded
     feedback: Path | None = None
     checks: list[dict] = field(default_factory=list)  # per hidden-test cell: score, diagnoses
+    limits: list[str] = field(default_factory=list)   # the limits the notebook hit, one sentence each
 
 
 def _commands_on_path() -> None:
     """Puts this interpreter's scripts folder on PATH.
 
-    nbgrader runs the `alembic` command by name when it opens a gradebook, so
+    nbgrader runs the `alembic` command by name when it creates a gradebook, so
     it must be found even when the virtual environment is not activated.
     """
     scripts = str(Path(sys.executable).parent)
@@ -51,16 +60,23 @@ def _commands_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS):
+def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Limits()):
     from nbgrader.apps import NbGraderAPI
     from sqlalchemy.exc import SAWarning
 
     _commands_on_path()
     # nbgrader's own gradebook code triggers these on every submission; they are not ours to fix.
     warnings.filterwarnings("ignore", category=SAWarning)
-    api = NbGraderAPI(config=nbgrader_config(course_dir, release_dir))
+    api = NbGraderAPI(config=nbgrader_config(course_dir, release_dir, limits))
     api.log.setLevel(logging.ERROR)
     return api
+
+
+def _gradebook(course_dir: Path):
+    from nbgrader.api import Gradebook
+
+    config = nbgrader_config(course_dir)
+    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
 
 
 def _checked(result: dict, what: str) -> None:
@@ -89,11 +105,10 @@ def register(assignments: list[str], course_dir: Path) -> None:
 
 def _read_result(course_dir: Path, sub: Submission) -> Result:
     """Scores from the gradebook and per-check details from the autograded notebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     result = Result(sub.student, sub.assignment, problem=sub.problem)
-    config = nbgrader_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+    with _gradebook(course_dir) as gb:
         try:
             submission = gb.find_submission(sub.assignment, sub.student)
         except MissingEntry:
@@ -103,40 +118,46 @@ def _read_result(course_dir: Path, sub: Submission) -> Result:
         result.manual_pending = sum(g.max_score for nb in submission.notebooks for g in nb.grades
                                     if g.needs_manual_grade)
     graded = course_dir / "autograded" / sub.student / sub.assignment / notebook_name(sub.assignment)
-    if graded.exists():
+    if graded.exists() and sub.problem is None:
         nb = nbformat.read(graded, as_version=4)
         result.checks = [dict(c.metadata["optimlab"]) for c in nb.cells if "optimlab" in c.metadata]
-    html = course_dir / "feedback" / sub.student / sub.assignment / notebook_name(sub.assignment)
-    html = html.with_suffix(".html")
-    result.feedback = html if html.exists() else None
+        result.limits = list(nb.metadata.get("optimlab", {}).get("limits", []))
+    html = (course_dir / "feedback" / sub.student / sub.assignment / notebook_name(sub.assignment)).with_suffix(".html")
+    result.feedback = html if html.exists() and sub.problem is None else None
     return result
 
 
 def _record_zero(course_dir: Path, sub: Submission) -> None:
-    """Records a submission that could not be graded with zero points, so it has its gradebook row."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    config = nbgrader_config(course_dir)
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        try:
-            gb.find_submission(sub.assignment, sub.student)
-            return  # nbgrader recorded what it could; keep it
-        except MissingEntry:
-            pass
+    """Records a submission that could not be graded with zero points, replacing any earlier grade."""
+    with _gradebook(course_dir) as gb:
         gb.update_or_create_student(sub.student)
         submission = gb.update_or_create_submission(sub.assignment, sub.student, timestamp=sub.timestamp)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 grade.auto_score = 0
+                grade.manual_score = None
                 grade.needs_manual_grade = False
         gb.db.commit()
+    for step in ("autograded", "feedback"):  # no stale files of an earlier submission
+        shutil.rmtree(course_dir / step / sub.student / sub.assignment, ignore_errors=True)
 
 
-def grade(sub: Submission, course_dir: Path) -> Result:
+def graded_timestamp(course_dir: Path, sub: Submission):
+    """When the submission already in the gradebook was handed in, or None."""
+    from nbgrader.api import MissingEntry
+
+    with _gradebook(course_dir) as gb:
+        try:
+            return gb.find_submission(sub.assignment, sub.student).timestamp
+        except MissingEntry:
+            return None
+
+
+def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Result:
     """Autogrades one submission and writes its feedback; never raises for a bad submission."""
     place(sub, course_dir)
     if sub.problem is None:
-        api = _api(course_dir)
+        api = _api(course_dir, limits=limits)
         outcome = api.autograde(sub.assignment, sub.student, force=True, create=True)
         if not outcome.get("success"):
             lines = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
@@ -148,14 +169,53 @@ def grade(sub: Submission, course_dir: Path) -> Result:
     return _read_result(course_dir, sub)
 
 
-def grade_all(subs: list[Submission], course_dir: Path) -> list[Result]:
-    """Grades every submission in turn; the assignments are registered first."""
+def _latest(subs: list[Submission]) -> list[Submission]:
+    """One submission per (student, assignment): the one handed in last."""
+    latest: dict[tuple[str, str], Submission] = {}
+    for sub in subs:
+        key = (sub.student, sub.assignment)
+        if key not in latest or sub.timestamp > latest[key].timestamp:
+            latest[key] = sub
+    return list(latest.values())
+
+
+def _worker_init() -> None:
+    logging.disable(logging.WARNING)
+
+
+def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
+              limits: Limits = Limits()) -> list[Result]:
+    """Grades the newest submission of every student and assignment, in `workers` processes.
+
+    A submission older than the one already in the gradebook is left alone, so
+    a rerun on an old folder never undoes a resubmission. The results are the
+    same whatever the number of workers.
+    """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
-    assignments = sorted({s.assignment for s in subs if s.assignment})
+    subs = [s for s in _latest(subs) if s.assignment]
+    assignments = sorted({s.assignment for s in subs})
     if assignments:
         register(assignments, course_dir)
-    return [grade(sub, course_dir) for sub in subs if sub.assignment]
+    todo, kept = [], []
+    for sub in subs:
+        graded = graded_timestamp(course_dir, sub)
+        # nbgrader stores naive UTC timestamps
+        if graded is not None and sub.timestamp.replace(tzinfo=None) < graded.replace(tzinfo=None):
+            kept.append(sub)
+        else:
+            todo.append(sub)
+    if workers <= 1 or len(todo) <= 1:
+        results = [grade(sub, course_dir, limits) for sub in todo]
+    else:
+        context = multiprocessing.get_context("spawn")  # no state shared with the parent
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+            results = list(pool.map(grade, todo, [course_dir] * len(todo), [limits] * len(todo)))
+    for sub in kept:
+        result = _read_result(course_dir, sub)
+        result.limits.append("an older submission was not graded: the gradebook holds a newer one")
+        results.append(result)
+    return results
 
 
 def reset_course(course_dir: Path) -> None:

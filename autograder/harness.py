@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import traceback
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -78,21 +78,28 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
     return record
 
 
-def collect(assignment: str, name: str, obj: Any) -> dict:
-    """All case records of one check."""
+def collect(assignment: str, name: str, obj: Any, on_record: Callable[[dict], None] | None = None) -> dict:
+    """All case records of one check; `on_record(results)` is called after each case."""
     check = load_spec(assignment)[name]
-    return {
-        "assignment": assignment,
-        "check": name,
-        "records": [run_case(assignment, check, case, obj) for case in check.cases],
-    }
+    results = {"assignment": assignment, "check": name, "records": []}
+    for case in check.cases:
+        results["records"].append(run_case(assignment, check, case, obj))
+        if on_record is not None:
+            on_record(results)
+    return results
 
 
 def submit(assignment: str, name: str, obj: Any) -> None:
-    """Publishes the results of check `name` for the student's `obj`."""
+    """Publishes the results of check `name` for the student's `obj`.
+
+    The output is updated after every case, so a case that never returns (the
+    cell's time limit stops it) leaves the earlier cases' results scored.
+    """
     from IPython.display import display
 
-    results = collect(assignment, name, obj)
-    n = len(results["records"])
-    summary = f"{name}: {n} hidden test cases ran; the grader scores them."
-    display({RESULTS_MIME: results, "text/plain": summary}, raw=True)
+    def bundle(results: dict) -> dict:
+        summary = f"{name}: {len(results['records'])} hidden test cases ran; the grader scores them."
+        return {RESULTS_MIME: results, "text/plain": summary}
+
+    handle = display(bundle({"assignment": assignment, "check": name, "records": []}), raw=True, display_id=True)
+    collect(assignment, name, obj, on_record=lambda results: handle.update(bundle(results), raw=True))

@@ -36,7 +36,7 @@ LOSS_CASES = (
     Case("random scores, N=8, C=10", random_scores(8, 10)),
     Case("random scores, N=5, C=4", random_scores(5, 4, scale=3.0)),
     Case("two classes (C=2), N=6", random_scores(6, 2)),
-    Case("a single example (N=1), C=5", random_scores(1, 5)),
+    Case("a single example (N=1), C=5", lambda rng: (lambda s: (s, np.argmin(s, axis=1)))(rng.standard_normal((1, 5)))),
     Case("scores of magnitude 1e3, N=4, C=6", random_scores(4, 6, scale=1e3)),
 )
 

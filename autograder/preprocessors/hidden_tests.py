@@ -1,51 +1,18 @@
-"""nbgrader preprocessors that make up our grading pipeline.
-
-They slot into nbgrader's own chain (see `autograder.course.configure`):
-
-- `Execute` runs the notebook in fast mode (`OPTIMLAB_FAST=1`).
-- `ScoreHiddenTests`, right after execution and before nbgrader saves the
-  grades, replaces the raw results of every hidden-test cell with the score
-  and the feedback computed outside the kernel.
-- `HideHiddenTests` removes the hidden tests' source from the feedback.
-"""
+"""Hidden-test cells: scored outside the kernel, and hidden from the feedback."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 
-from jupyter_core.utils import run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
-from nbgrader.preprocessors import Execute as NbgraderExecute
-from traitlets import Bool, Dict
+from traitlets import Bool
 
 from autograder.harness import RESULTS_MIME
 from autograder.scoring import score_results
 
 # The one statement of a hidden test cell: submit("<assignment>", "<check>", obj)
 SUBMIT_CALL = re.compile(r"""\bsubmit\(\s*["']([\w.-]+)["']\s*,\s*["'](\w+)["']""")
-
-
-class Execute(NbgraderExecute):
-    """nbgrader's Execute, with the kernel started in fast mode."""
-
-    kernel_env = Dict(
-        {"OPTIMLAB_FAST": "1"},
-        help="Variables added to the grading kernel's environment.",
-    ).tag(config=True)
-
-    async def async_start_new_kernel(self, **kwargs):
-        kwargs.setdefault("env", {**os.environ, **self.kernel_env})
-        # What the kernel process itself prints (start-up notices) is not the
-        # notebook's output; cell output still reaches the notebook.
-        kwargs.setdefault("stdout", subprocess.DEVNULL)
-        kwargs.setdefault("stderr", subprocess.DEVNULL)
-        return await super().async_start_new_kernel(**kwargs)
-
-    # nbclient binds its synchronous twin to the base class's coroutine.
-    start_new_kernel = run_sync(async_start_new_kernel)
 
 
 def _stream(text: str) -> NotebookNode:

@@ -1,0 +1,26 @@
+"""nbgrader preprocessors that make up our grading pipeline.
+
+They slot into nbgrader's own chain (`autograder.course.configure`), one job each:
+
+sanitizing the submission
+- `RestoreNotebook` rebuilds the submission on the master notebook's cells:
+  only the answer cells (and cells the student added) come from the student.
+
+autograding
+- `Execute` runs it in a limited kernel (`autograder.sandbox`), in fast mode,
+  with per-cell and per-notebook time limits, and survives a dying kernel.
+- `ScoreHiddenTests` replaces the raw results of every hidden-test cell with
+  the score and feedback computed outside the kernel.
+- `LimitOutputSize` caps what any output may weigh.
+- `AddGradingNotes` puts one line per limit that was hit at the top of the notebook.
+
+feedback
+- `HideHiddenTests` removes the hidden tests' source before rendering.
+"""
+from autograder.preprocessors.execute import Execute, SandboxedKernelManager
+from autograder.preprocessors.hidden_tests import SUBMIT_CALL, HideHiddenTests, ScoreHiddenTests
+from autograder.preprocessors.notes import AddGradingNotes, LimitOutputSize
+from autograder.preprocessors.restore import RestoreNotebook
+
+__all__ = ["AddGradingNotes", "Execute", "HideHiddenTests", "LimitOutputSize", "RestoreNotebook",
+           "SUBMIT_CALL", "SandboxedKernelManager", "ScoreHiddenTests"]

@@ -1,0 +1,139 @@
+"""Executing a submission: a limited kernel, time limits, and a kernel that may die."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute as NbgraderExecute
+from traitlets import Dict, Integer, List, Unicode
+
+GIB = 2**30
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel through `autograder.sandbox` with the given options."""
+
+    sandbox_args = List(Unicode(), help="Options of `python -m autograder.sandbox`.")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_args, "--", *command]
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class Execute(NbgraderExecute):
+    """nbgrader's Execute in a sandboxed kernel, in fast mode, within time limits.
+
+    Limits (each configurable, e.g. `c.Execute.notebook_timeout = 900`):
+    `timeout` seconds per cell, `notebook_timeout` seconds for the whole
+    notebook, `memory_limit` bytes of address space and `file_size_limit`
+    bytes per written file for the kernel. A cell over a limit gets an error
+    output saying which; a kernel that dies (os._exit, a segfault) or a
+    notebook out of time leaves the remaining cells unrun with that reason,
+    and everything scored before stands. Each limit hit is recorded, one
+    sentence each, in `resources["optimlab_limits"]`.
+    """
+
+    kernel_env = Dict({"OPTIMLAB_FAST": "1"}, help="Variables added to the kernel's environment.").tag(config=True)
+    notebook_timeout = Integer(600, help="Seconds the whole notebook may run.").tag(config=True)
+    memory_limit = Integer(4 * GIB, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
+    file_size_limit = Integer(GIB // 4, help="Largest file the kernel may write, in bytes.").tag(config=True)
+    protected_paths = List(Unicode(), help="Paths the kernel must not see (master notebooks, gradebook, ...).")\
+        .tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
+        km.sandbox_args = [f"--memory={self.memory_limit}", f"--file-size={self.file_size_limit}",
+                           f"--writable={cwd}", f"--writable={self._scratch}",
+                           *(f"--hide={p}" for p in self.protected_paths)]
+        return km
+
+    async def async_start_new_kernel(self, **kwargs):
+        # HOME and the temporary folder point to a scratch folder: the rest is read-only.
+        scratch = {name: self._scratch for name in ("HOME", "TMPDIR", "MPLCONFIGDIR", "IPYTHONDIR")}
+        kwargs.setdefault("env", {**os.environ, **scratch, **self.kernel_env})
+        # What the kernel process prints itself (start-up notices) is not notebook output.
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds its synchronous twin to the base class's coroutine.
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._limits: list[str] = []
+        self._stopped: str | None = None
+        self._cell_timeout = self.timeout
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._scratch = tempfile.mkdtemp(prefix="optimlab-kernel-")
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except DeadKernelError:  # died while starting or shutting down
+            self._note("the kernel died outside any cell; nothing after that point ran")
+        finally:
+            self.timeout = self._cell_timeout
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        resources["optimlab_limits"] = self._limits
+        return nb, resources
+
+    def _note(self, sentence: str) -> None:
+        if sentence not in self._limits:
+            self._limits.append(sentence)
+
+    def _stop(self, reason: str) -> None:
+        self._stopped = reason
+        self._note(reason)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        remaining = self._deadline - time.monotonic()
+        if self._stopped is None and remaining < 1:
+            self._stop(f"the notebook time limit ({self.notebook_timeout} s) was reached at cell {index}; "
+                       "that cell and the ones after it did not run")
+        if self._stopped is not None:
+            cell.outputs = [_error("NotRun", self._stopped)]
+            return cell, resources
+        self.timeout = int(min(self._cell_timeout, remaining))
+        started = time.monotonic()
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stop(f"the kernel died while running cell {index} (it exited, crashed or was killed); "
+                       "the cells after it did not run")
+            cell.outputs.append(_error("KernelDied", self._stopped))
+            return cell, resources
+        except Exception as err:  # noqa: BLE001 - a kernel broken by student code fails in many ways
+            self._stop(f"the kernel stopped responding while running cell {index} ({type(err).__name__}); "
+                       "the cells after it did not run")
+            cell.outputs.append(_error("KernelUnresponsive", self._stopped))
+            return cell, resources
+        self._record_limits(cell, index, timed_out=time.monotonic() - started >= self.timeout)
+        return cell, resources
+
+    def _record_limits(self, cell, index: int, timed_out: bool) -> None:
+        """Notes the limits a cell hit: its run time, or an error output that shows it."""
+        enames = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
+        if timed_out or "CellTimeoutError" in enames:
+            if self.timeout < self._cell_timeout:
+                self._note(f"cell {index} was stopped by the notebook time limit ({self.notebook_timeout} s)")
+            else:
+                self._note(f"cell {index} was stopped by the per-cell time limit ({self._cell_timeout} s)")
+        if "MemoryError" in enames:
+            self._note(f"cell {index} ran out of memory (the limit is {self.memory_limit / GIB:g} GiB)")
