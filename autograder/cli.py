@@ -1,6 +1,6 @@
 """`optimlab-grade`: release assignments, grade submissions, run the demo.
 
-    optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/ and the sample submissions
+    optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/, sample submissions, adversarial corpus
     optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR] [--workers N]
                                                 grade a folder of submissions, or one notebook
     optimlab-grade demo                         release, then grade the bundled sample class
@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from autograder import course
+from autograder.adversarial import ASSIGNMENT as ADVERSARIAL_BASE
+from autograder.adversarial import build_corpus
 from autograder.collect import SubmissionError, find_submissions
 from autograder.grading import GradingError, grade_all, release, reset_course
 from autograder.report import grade_table, write_csv, write_summary
@@ -33,6 +35,9 @@ def cmd_release(args) -> int:
         samples = write_samples(assignment)
         print(f"released {assignment} -> {course.ASSIGNMENTS / assignment} "
               f"({len(samples)} sample submissions in {course.SAMPLES / assignment})")
+    if ADVERSARIAL_BASE in assignments:
+        corpus = build_corpus()
+        print(f"rebuilt the adversarial corpus ({len(corpus)} files in {course.ADVERSARIAL})")
     return 0
 
 
@@ -78,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optimlab-grade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help="rebuild assignments/ and the sample submissions from solutions/")
+    p = sub.add_parser("release", help="rebuild assignments/, the sample submissions and the adversarial corpus")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.set_defaults(func=cmd_release)
 
