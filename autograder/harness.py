@@ -64,8 +64,8 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
     args = S.build_args(assignment, check, case)
     record = {"case": case.name, "digest": S.digest(args)}
     before = S.snapshot(args)
-    call_args = args if case.backend is None else _to_backend(args, importlib.import_module(case.backend))
     try:
+        call_args = args if case.backend is None else _to_backend(args, importlib.import_module(case.backend))
         # Overflow is judged by the value returned; a warning on stderr would
         # only clutter the feedback.
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -74,6 +74,7 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
         record["output"] = S.encode(output)
     except Exception as exc:  # noqa: BLE001 - any student error is a result
         record["error"] = _error_line(exc)
+        return record
     record["mutated"] = _inputs_changed(before, call_args)
     return record
 

@@ -4,6 +4,8 @@
 - `optimlab.mode`: the fast/full switch that heavy notebook cells read.
 - `optimlab.checks`: the visible self-checks of the notebooks.
 - `optimlab.plots`: the figures the notebooks draw.
+- `optimlab.train`: the minibatch training loop (any model, update rule and schedule).
+- `optimlab.landscapes`: 2-D test functions and trajectory plots for the optimizers.
 """
 
 __version__ = "0.1.0"

@@ -85,7 +85,7 @@ ROSENBROCK = Landscape(
     value_xy=lambda x, y: (1.0 - x) ** 2 + 100.0 * (y - x ** 2) ** 2,
     grad_xy=lambda x, y: (-2.0 * (1.0 - x) - 400.0 * x * (y - x ** 2), 200.0 * (y - x ** 2)),
     hessian_xy=lambda x, y: ((2.0 - 400.0 * (y - x ** 2) + 800.0 * x ** 2, -400.0 * x), (-400.0 * x, 200.0)),
-    start=(-1.5, 2.0),
+    start=(-1.2, 1.0),
     xlim=(-2.0, 2.0),
     ylim=(-1.0, 3.0),
     minimum=(1.0, 1.0),
@@ -104,8 +104,6 @@ LECTURE = Landscape(
     ylim=(-3.0, 7.0),
     minimum=(1.0, 3.0),
 )
-
-LANDSCAPES = (QUADRATIC, SADDLE, ROSENBROCK, LECTURE)
 
 
 def _levels(landscape: Landscape, Z: np.ndarray, num: int) -> np.ndarray:
@@ -140,7 +138,8 @@ def plot_trajectories(landscape: Landscape, paths: dict, ax=None, title: str | N
             inside = np.all(np.isfinite(path), axis=1)
         path = path[: np.argmin(inside) if not inside.all() else len(path)]
         ax.plot(path[:, 0], path[:, 1], "-o" if markers else "-", ms=2.5, lw=1.3, label=label)
-    ax.plot(*landscape.start, "ko", ms=5, zorder=4)
+        if len(path):
+            ax.plot(*path[0], "ko", ms=5, zorder=4)
     ax.set_xlim(*landscape.xlim)
     ax.set_ylim(*landscape.ylim)
     ax.set_xlabel("x")

@@ -44,3 +44,39 @@ def show_templates(W: np.ndarray, classes, title: str = "Learned weights as clas
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_loss_curves(curves: dict, title: str = "Training loss", smooth: int = 1, ax=None,
+                     xlabel: str = "iteration", ylabel: str = "minibatch loss", baseline: str | None = None,
+                     styles: dict | None = None):
+    """One line per entry of `curves`, smoothed by a moving average; returns the figure.
+
+    curves: {label: sequence of losses, one per iteration}.
+    smooth: width of the moving average in iterations (1 = raw). Each smoothed point is drawn at
+        the last iteration of its window, so the curves start at iteration smooth - 1.
+    baseline: a label of `curves`: draw every curve minus that one (below 0 = ahead of it), which
+        shows small differences clearly when all runs saw the same minibatches.
+    styles: optional {label: keyword arguments of `ax.plot`}, e.g. {"AdamW": {"ls": "--"}} for a curve
+        that would hide another.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.0, 4.4))
+
+    def averaged(losses):
+        losses = np.asarray(losses, dtype=float)
+        width = max(1, min(smooth, len(losses)))
+        return np.arange(width - 1, len(losses)), np.convolve(losses, np.ones(width) / width, mode="valid")
+
+    reference = averaged(curves[baseline])[1] if baseline is not None else 0.0
+    for label, losses in curves.items():
+        steps, values = averaged(losses)
+        ax.plot(steps, values - reference, **{"lw": 1.3, "label": label, **(styles or {}).get(label, {})})
+    ax.set_xlabel(xlabel)
+    ylabel = ylabel if smooth <= 1 else f"{ylabel} (moving average of {smooth})"
+    ax.set_ylabel(ylabel if baseline is None else f"{ylabel}\nminus {baseline}'s")
+    if baseline is not None:
+        ax.axhline(0.0, color="k", lw=0.6)
+    ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
+    return ax.figure

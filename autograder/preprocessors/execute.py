@@ -45,7 +45,9 @@ class Execute(NbgraderExecute):
     sentence each, in `resources["optimlab_limits"]`.
     """
 
-    kernel_env = Dict({"OPTIMLAB_FAST": "1"}, help="Variables added to the kernel's environment.").tag(config=True)
+    # One BLAS thread per kernel: parallel workers already use every core.
+    kernel_env = Dict({"OPTIMLAB_FAST": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                       "MKL_NUM_THREADS": "1"}, help="Variables added to the kernel's environment.").tag(config=True)
     notebook_timeout = Integer(600, help="Seconds the whole notebook may run.").tag(config=True)
     memory_limit = Integer(4 * GIB, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
     file_size_limit = Integer(GIB // 4, help="Largest file the kernel may write, in bytes.").tag(config=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.spec import Case, Check, Mistake
+from autograder.spec import Case, Check, Mistake, answer_case, look_up_answer
 
 ASSIGNMENT = "01_losses"
 
@@ -227,17 +227,8 @@ RIDGE_MISTAKES = (
 
 # --- autograded facts --------------------------------------------------------------
 
-def fact(value: dict, args: tuple):
-    """Runner of the facts check: looks up one key of the student's dictionary."""
-    return value[args[0]]
-
-
 FACT_KEYS = ("svm_min", "svm_max", "softmax_min", "softmax_max", "svm_at_init", "softmax_at_init",
              "w_unique_when_zero_loss")
-
-
-def fact_case(key: str) -> Case:
-    return Case(key, lambda rng: (key,))
 
 
 CHECKS = [
@@ -262,7 +253,7 @@ CHECKS = [
         Mistake("the gradient misses the L1 part, sign(W).", variant=elastic_missing_l1_gradient),
     )),
     Check("ridge_fit", RIDGE_CASES, mistakes=RIDGE_MISTAKES),
-    Check("loss_facts", tuple(fact_case(k) for k in FACT_KEYS), run=fact, is_value=True, rtol=1e-3, mistakes=(
+    Check("loss_facts", tuple(answer_case(k) for k in FACT_KEYS), run=look_up_answer, is_value=True, rtol=1e-3, mistakes=(
         Mistake("at initialization every wrong class contributes max(0, 0 - 0 + 1) = 1 and the correct class "
                 "is not in the sum, so the SVM loss is C - 1 = 9.", variant={"svm_at_init": 10.0}),
         Mistake("a loss is -log(probability): it is unbounded as the probability of the correct class goes "
