@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import nbformat
+import pytest
 
 from autograder.course import SAMPLES, master_notebook
 from autograder.harness import collect
@@ -42,3 +43,26 @@ def grade_sample(assignment: str, student: str) -> dict[str, Outcome]:
 
 def autograded_total(outcomes: dict[str, Outcome]) -> float:
     return round(sum(o.score for o in outcomes.values()), 2)
+
+
+def check_sample(assignment: str, student: str, total: float, failures: dict, only_diagnosis: bool = False):
+    """Asserts a sample's autograded total and, check by check, its score and diagnosis.
+
+    failures: {check: (score, words of its diagnosis, or None for no diagnosis)}; every
+        other check must have full marks and no diagnosis. With `only_diagnosis`, a failed
+        check must have exactly the one diagnosis.
+    Returns the outcomes, for further assertions.
+    """
+    outcomes = grade_sample(assignment, student)
+    assert set(outcomes) == set(test_cell_points(assignment))
+    assert autograded_total(outcomes) == pytest.approx(total, abs=1e-9)
+    for check, outcome in outcomes.items():
+        score, words = failures.get(check, (outcome.points, None))
+        assert outcome.score == pytest.approx(score, abs=1e-9), outcome.feedback()
+        if words is None:
+            assert outcome.diagnoses == [], outcome.feedback()
+        elif only_diagnosis:
+            assert len(outcome.diagnoses) == 1 and words in outcome.diagnoses[0], outcome.feedback()
+        else:
+            assert any(words in d for d in outcome.diagnoses), outcome.feedback()
+    return outcomes

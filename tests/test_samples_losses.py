@@ -1,7 +1,7 @@
 """01_losses: every sample submission's exact score and diagnoses."""
 import pytest
 
-from sample_grading import autograded_total, grade_sample
+from sample_grading import check_sample, grade_sample
 
 ASSIGNMENT = "01_losses"
 FULL = 25.0  # autograded points; 6 more are written answers graded by hand
@@ -26,18 +26,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_sample_scores_and_diagnoses(student):
-    total, failures = EXPECTED[student]
-    outcomes = grade_sample(ASSIGNMENT, student)
-    assert autograded_total(outcomes) == pytest.approx(total, abs=1e-9)
-    for check, outcome in outcomes.items():
-        if check not in failures:
-            assert outcome.score == outcome.points, outcome.feedback()
-            assert outcome.diagnoses == []
-            continue
-        score, words = failures[check]
-        assert outcome.score == pytest.approx(score, abs=1e-9), outcome.feedback()
-        if words:
-            assert any(words in d for d in outcome.diagnoses), outcome.feedback()
+    check_sample(ASSIGNMENT, student, *EXPECTED[student])
 
 
 def test_half_done_facts_name_both_wrong_answers():
