@@ -6,6 +6,8 @@
 - `optimlab.plots`: the figures the notebooks draw.
 - `optimlab.train`: the minibatch training loop (any model, update rule and schedule).
 - `optimlab.landscapes`: 2-D test functions and trajectory plots for the optimizers.
+- `optimlab.layers`: forward/backward layers (affine, ReLU, softmax loss) of the capstone network.
+- `optimlab.models`: the two-layer ReLU network of 05_dropout as a training-loop model.
 """
 
 __version__ = "0.1.0"
