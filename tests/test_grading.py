@@ -43,7 +43,7 @@ def graded_class(tmp_path_factory):
     course = tmp_path_factory.mktemp("course")
     folder = tmp_path_factory.mktemp("class")
     chosen = _class_under_test(folder)
-    results = grade_all(find_submissions(folder), course)
+    results = grade_all(find_submissions(folder), course, workers=2)
     return course, {(r.student, r.assignment): r for r in results}, chosen
 
 

@@ -28,6 +28,17 @@ class SandboxedKernelManager(AsyncKernelManager):
         return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_args, "--", *command]
 
 
+# Run in the kernel after a cell ran out of memory: IPython keeps the failed
+# cell's traceback, and with it every array the cell's frames still held.
+RELEASE_MEMORY = """
+import gc as _gc, sys as _sys
+_sys.last_traceback = _sys.last_value = _sys.last_type = _sys.last_exc = None
+get_ipython().InteractiveTB.tb = get_ipython().SyntaxTB.tb = None
+get_ipython().last_execution_result = None
+_gc.collect()
+"""
+
+
 def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
@@ -139,3 +150,11 @@ class Execute(NbgraderExecute):
                 self._note(f"cell {index} was stopped by the per-cell time limit ({self._cell_timeout} s)")
         if "MemoryError" in enames:
             self._note(f"cell {index} ran out of memory (the limit is {self.memory_limit / GIB:g} GiB)")
+            self._release_memory()
+
+    def _release_memory(self) -> None:
+        """Frees what a failed cell still holds, so the next cells can allocate again."""
+        try:
+            self.wait_for_reply(self.kc.execute(RELEASE_MEMORY, silent=True, store_history=False))
+        except Exception:  # noqa: BLE001 - best effort: the next cells show what it could not fix
+            pass
