@@ -63,6 +63,9 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
     """Runs the student's `obj` on one case; the record the grader scores."""
     args = S.build_args(assignment, check, case)
     record = {"case": case.name, "digest": S.digest(args)}
+    if _grader_code(obj):
+        record["error"] = "the answer is the grader's own code, not yours"
+        return record
     before = S.snapshot(args)
     try:
         call_args = args if case.backend is None else _to_backend(args, importlib.import_module(case.backend))
@@ -77,6 +80,15 @@ def run_case(assignment: str, check: S.Check, case: S.Case, obj: Any) -> dict:
         return record
     record["mutated"] = _inputs_changed(before, call_args)
     return record
+
+
+def _grader_code(obj: Any) -> bool:
+    """True for a function of the grading machinery itself, handed in as the student's answer.
+
+    (The known mistakes in autograder.specs are wrong answers, and may be handed in.)
+    """
+    module = str(getattr(obj, "__module__", "") or "")
+    return module.split(".")[0] == "autograder" and not module.startswith("autograder.specs")
 
 
 def collect(assignment: str, name: str, obj: Any, on_record: Callable[[dict], None] | None = None) -> dict:

@@ -95,11 +95,19 @@ def _all_finite(value) -> bool:
     return bool(np.all(np.isfinite(np.asarray(value, dtype=float))))
 
 
-def _diagnose(check: S.Check, failed: list[tuple[tuple, dict]]) -> list[str]:
-    """Messages of the known mistakes that explain at least one failed case."""
+def _matches(a, b, rtol: float) -> bool:
+    err, why = S.compare(a, b, rtol)
+    return why is None and err <= rtol
+
+
+def _diagnose(check: S.Check, failed: list[tuple[tuple, dict, object]]) -> list[str]:
+    """Messages of the known mistakes that explain at least one failed case.
+
+    failed: (arguments, the student's record, the reference's output) per failed case.
+    """
     found = []
     for mistake in check.mistakes:
-        for args, record in failed:
+        for args, record, expected in failed:
             if mistake.when is not None and mistake.when(record):
                 found.append(mistake.message)
                 break
@@ -108,9 +116,10 @@ def _diagnose(check: S.Check, failed: list[tuple[tuple, dict]]) -> list[str]:
                     wrong = _quietly(check.run, mistake.variant, S.snapshot(args))
                 except Exception:  # noqa: BLE001 - a variant may crash where the student's did not
                     continue
-                err, why = S.compare(wrong, S.decode(record["output"]), check.rtol)
-                # NaN or inf from two different bugs is a coincidence, not evidence.
-                if why is None and err <= check.rtol and _all_finite(wrong):
+                # A variant that is right on this case, or NaN/inf from two different
+                # bugs, is a coincidence, not evidence.
+                if (_matches(wrong, S.decode(record["output"]), check.rtol) and _all_finite(wrong)
+                        and not _matches(wrong, expected, check.rtol)):
                     found.append(mistake.message)
                     break
     return found
@@ -135,7 +144,7 @@ def score_results(assignment: str, check_name: str, results: dict | None, points
         why = _judge(check, expected, record, S.digest(args))
         cases.append(CaseResult(case.name, why is None, why or ""))
         if why is not None and record is not None:
-            failed.append((args, record))
+            failed.append((args, record, expected))
     passed = sum(c.passed for c in cases)
     score = math.floor(100 * points * passed / len(cases)) / 100
     return Outcome(check_name, points, score, cases, _diagnose(check, failed))

@@ -126,3 +126,10 @@ def test_backend_cases_hand_array_api_arrays_to_the_student():
     assert seen == [{"array_api_strict"}]
     assert np.array_equal(S.decode(record["output"]), [2.0, 2.0, 2.0])
     assert record["mutated"] is False
+
+
+def test_handing_in_the_graders_own_function_scores_nothing():
+    from autograder.spec import rel_error
+    outcome = _score("01_losses", "svm_loss", rel_error)
+    assert outcome.score == 0
+    assert "the grader's own code" in outcome.cases[0].detail
