@@ -46,7 +46,7 @@ class Result:
     problem: str | None = None    # the one sentence when it could not be graded
     feedback: Path | None = None
     checks: list[dict] = field(default_factory=list)  # per hidden-test cell: score, diagnoses
-    limits: list[str] = field(default_factory=list)   # the limits the notebook hit, one sentence each
+    notes: list[str] = field(default_factory=list)    # limits the notebook hit and other remarks, one sentence each
 
 
 def _commands_on_path() -> None:
@@ -121,7 +121,7 @@ def _read_result(course_dir: Path, sub: Submission) -> Result:
     if graded.exists() and sub.problem is None:
         nb = nbformat.read(graded, as_version=4)
         result.checks = [dict(c.metadata["optimlab"]) for c in nb.cells if "optimlab" in c.metadata]
-        result.limits = list(nb.metadata.get("optimlab", {}).get("limits", []))
+        result.notes = list(nb.metadata.get("optimlab", {}).get("limits", []))
     html = (course_dir / "feedback" / sub.student / sub.assignment / notebook_name(sub.assignment)).with_suffix(".html")
     result.feedback = html if html.exists() and sub.problem is None else None
     return result
@@ -213,7 +213,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
             results = list(pool.map(grade, todo, [course_dir] * len(todo), [limits] * len(todo)))
     for sub in kept:
         result = _read_result(course_dir, sub)
-        result.limits.append("an older submission was not graded: the gradebook holds a newer one")
+        result.notes.append("an older submission was not graded: the gradebook holds a newer one")
         results.append(result)
     return results
 

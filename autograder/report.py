@@ -14,7 +14,7 @@ def grade_table(results: list[Result]) -> str:
     header = f"{'student':<24} {'assignment':<16} {'score':>7} {'max':>6} {'manual':>7}  notes"
     rows = [header, "-" * len(header)]
     for r in sorted(results, key=lambda r: (r.assignment, r.student)):
-        note = r.problem or "; ".join(r.limits) or (str(r.feedback) if r.feedback else "")
+        note = r.problem or "; ".join(r.notes) or (str(r.feedback) if r.feedback else "")
         rows.append(f"{r.student:<24} {r.assignment:<16} {r.score:>7.2f} {r.max_score:>6g} "
                     f"{r.manual_pending:>7g}  {note}")
     return "\n".join(rows)
@@ -86,7 +86,7 @@ def class_summary(results: list[Result]) -> str:
         mistakes = Counter(f"{c['check']}: {d}" for r in group for c in r.checks for d in c["diagnoses"])
         lines += ["", "Most frequent diagnosed mistakes:", ""]
         lines += [f"- {n} x {m}" for m, n in mistakes.most_common(10)] or ["- none"]
-        problems = [f"- {r.student}: {r.problem or '; '.join(r.limits)}" for r in group if r.problem or r.limits]
+        problems = [f"- {r.student}: {r.problem or '; '.join(r.notes)}" for r in group if r.problem or r.notes]
         if problems:
             lines += ["", "Submissions that could not be graded fully:", "", *problems]
         lines.append("")

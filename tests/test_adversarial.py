@@ -112,8 +112,8 @@ def test_attack_scores_exactly(graded, name):
     _, results, _ = graded
     score, words = EXPECTED[name]
     result = results[name]
-    assert result.score == pytest.approx(score, abs=1e-9), (result.problem, result.limits, result.checks)
-    notes = " ".join([result.problem or "", *result.limits])
+    assert result.score == pytest.approx(score, abs=1e-9), (result.problem, result.notes, result.checks)
+    notes = " ".join([result.problem or "", *result.notes])
     if words:
         assert words in notes
     elif result.problem:

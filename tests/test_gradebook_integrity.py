@@ -84,7 +84,7 @@ def test_a_resubmission_replaces_the_earlier_one_by_timestamp(tmp_path):
     assert hand_in("softmax_sums", now - 3600).score == pytest.approx(21.66)
     assert hand_in("reference", now).score == 25.0                # newer: replaces
     stale = hand_in("untouched", now - 7200)                      # older: ignored
-    assert stale.score == 25.0 and "older submission was not graded" in stale.limits[-1]
+    assert stale.score == 25.0 and "older submission was not graded" in stale.notes[-1]
     assert _gradebook_rows(course) == [("ann",)]
 
 
