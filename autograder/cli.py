@@ -48,13 +48,13 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, ar
         raise SubmissionError(f"No submissions (.ipynb or .zip) were found in {source}.")
     unknown = [s for s in subs if not s.assignment]
     limits = course.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                    memory_limit=int(args.memory_gib * 2**30))
+                           memory_limit=int(args.memory_gib * 2**30))
     results = grade_all(subs, course_dir, workers=args.workers, limits=limits)
     elapsed = time.perf_counter() - start
     print(grade_table(results))
     for s in unknown:
         print(f"not graded: {s.path}: {s.problem}")
-    csv_path = write_csv(results, course_dir / "grades.csv")
+    csv_path = write_csv(results, course_dir / "class_grades.csv")
     summary = write_summary(results, course_dir / "summary")
     print(f"\n{len(results)} submissions graded in {elapsed:.1f} s with {args.workers} worker(s) "
           f"({elapsed / max(len(results), 1):.1f} s per notebook).")

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.collect import Submission, place
-from autograder.course import ASSIGNMENTS, Limits, nbgrader_config, notebook_name
+from autograder.course import ASSIGNMENTS, REPO_ROOT, Limits, nbgrader_config, notebook_name
 
 
 class GradingError(Exception):
@@ -169,6 +169,16 @@ def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Resul
     return _read_result(course_dir, sub)
 
 
+def write_course_config(course_dir: Path) -> None:
+    """An nbgrader_config.py in a grading folder outside the repository, so that plain
+    nbgrader commands there (formgrader for the written answers) see the same course."""
+    config = course_dir / "nbgrader_config.py"
+    if course_dir != REPO_ROOT and not config.exists():
+        config.write_text("# The nbgrader configuration of this grading folder: the course in "
+                          f"{REPO_ROOT}.\nfrom autograder.course import configure\n\n"
+                          f"configure(get_config(), course_dir={str(course_dir)!r})  # noqa: F821\n")
+
+
 def _latest(subs: list[Submission]) -> list[Submission]:
     """One submission per (student, assignment): the one handed in last."""
     latest: dict[tuple[str, str], Submission] = {}
@@ -193,6 +203,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
+    write_course_config(course_dir)
     subs = [s for s in _latest(subs) if s.assignment]
     assignments = sorted({s.assignment for s in subs})
     if assignments:

@@ -106,7 +106,7 @@ def test_a_flat_folder_with_broken_files_is_graded_row_by_row(tmp_path, capsys):
     flat = _class_folder(tmp_path)
     course = tmp_path / "course"
     assert main(["grade", str(flat), "--course-dir", str(course)]) == 0
-    rows = {r["student"]: r for r in csv.DictReader((course / "grades.csv").open())}
+    rows = {r["student"]: r for r in csv.DictReader((course / "class_grades.csv").open())}
     assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "gina"}
     assert rows["alice"]["score"] == rows["bob"]["score"] == "25.00"
     expected = {"carol": "carol.ipynb is empty.",
