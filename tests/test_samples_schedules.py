@@ -1,7 +1,7 @@
 """04_schedules: every sample submission's exact score and diagnoses."""
 import pytest
 
-from sample_grading import autograded_total, grade_sample
+from sample_grading import check_sample, grade_sample
 
 ASSIGNMENT = "04_schedules"
 FULL = 13.0  # autograded points; 6 more are written answers graded by hand
@@ -27,21 +27,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))
 def test_sample_scores_and_diagnoses(student):
-    total, failures = EXPECTED[student]
-    outcomes = grade_sample(ASSIGNMENT, student)
-    assert set(outcomes) == set(CHECKS)
-    assert autograded_total(outcomes) == pytest.approx(total, abs=1e-9)
-    for check, outcome in outcomes.items():
-        if check not in failures:
-            assert outcome.score == outcome.points, outcome.feedback()
-            assert outcome.diagnoses == []
-            continue
-        score, words = failures[check]
-        assert outcome.score == pytest.approx(score, abs=1e-9), outcome.feedback()
-        if words:
-            assert len(outcome.diagnoses) == 1 and words in outcome.diagnoses[0], outcome.feedback()
-        else:
-            assert outcome.diagnoses == [], outcome.feedback()
+    check_sample(ASSIGNMENT, student, *EXPECTED[student], only_diagnosis=True)
 
 
 def test_numpy_only_fails_exactly_the_array_api_strict_cases():
