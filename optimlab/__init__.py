@@ -8,6 +8,7 @@
 - `optimlab.landscapes`: 2-D test functions and trajectory plots for the optimizers.
 - `optimlab.layers`: forward/backward layers (affine, ReLU, softmax loss) of the capstone network.
 - `optimlab.models`: the two-layer ReLU network of 05_dropout as a training-loop model.
+- `optimlab.gpu`: finds CuPy and a device for the optional GPU cell, and times a run on several backends.
 """
 
 __version__ = "0.1.0"
