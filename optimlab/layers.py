@@ -31,20 +31,22 @@ def affine_forward(x, w, b):
     return out, (x, w, b)
 
 
-def affine_backward(dout, cache):
+def affine_backward(dout, cache, *, input_grad: bool = True):
     """Backward pass of `affine_forward`.
 
     Inputs:
         dout: (N, M) upstream gradient.
         cache: (x, w, b) from `affine_forward`.
+        input_grad: False skips dx, for a first layer whose input is the data
+            (its (N, M) @ (M, D) product is a third of the layer's backward cost).
     Returns:
-        dx: (N, d_1, ..., d_k), shaped like x.
+        dx: (N, d_1, ..., d_k), shaped like x; None if input_grad is False.
         dw: (D, M).
         db: (M,).
     """
     x, w, b = cache
     xp = array_namespace(dout, x, w)
-    dx = xp.reshape(dout @ w.T, x.shape)
+    dx = xp.reshape(dout @ w.T, x.shape) if input_grad else None
     dw = xp.reshape(x, (x.shape[0], -1)).T @ dout
     db = xp.sum(dout, axis=0)
     return dx, dw, db

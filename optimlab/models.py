@@ -75,7 +75,7 @@ def two_layer_net(input_dim: int, hidden_dim: int, num_classes: int, *, reg: flo
         if dropout_backward is not None:
             dhidden = dropout_backward(dhidden, dropout_cache)
         dhidden = relu_backward(dhidden, relu_cache)
-        _, grads["W1"], grads["b1"] = affine_backward(dhidden, affine1_cache)
+        _, grads["W1"], grads["b1"] = affine_backward(dhidden, affine1_cache, input_grad=False)  # X is data
 
         penalty = 0.0
         if reg:

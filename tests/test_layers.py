@@ -37,6 +37,11 @@ def test_affine_forward_and_backward(x_shape):
     assert rel_error(dw, numeric_gradient(lambda v: np.sum(affine_forward(x, v, b)[0] * dout), w)) < 1e-9
     assert rel_error(db, numeric_gradient(lambda v: np.sum(affine_forward(x, w, v)[0] * dout), b)) < 1e-9
 
+    no_dx, same_dw, same_db = affine_backward(dout, cache, input_grad=False)
+    assert no_dx is None
+    np.testing.assert_array_equal(same_dw, dw)
+    np.testing.assert_array_equal(same_db, db)
+
 
 def test_relu_forward_and_backward():
     rng = np.random.default_rng(1)
