@@ -22,6 +22,7 @@ import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -60,11 +61,35 @@ def _commands_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
+@lru_cache(maxsize=None)
+def _alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read in this process.
+
+    nbgrader stamps every gradebook it creates with it, and asks a separate
+    `alembic heads` process for it each time, which takes seconds.
+    """
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def _stamp_gradebooks_in_process() -> None:
+    """New gradebooks get their schema revision from `_alembic_head`, not from a subprocess."""
+    import nbgrader.api
+
+    nbgrader.api.get_alembic_version = _alembic_head
+
+
 def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Limits()):
     from nbgrader.apps import NbGraderAPI
     from sqlalchemy.exc import SAWarning
 
     _commands_on_path()
+    _stamp_gradebooks_in_process()
     # nbgrader's own gradebook code triggers these on every submission; they are not ours to fix.
     warnings.filterwarnings("ignore", category=SAWarning)
     api = NbGraderAPI(config=nbgrader_config(course_dir, release_dir, limits))
@@ -75,6 +100,7 @@ def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Lim
 def _gradebook(course_dir: Path):
     from nbgrader.api import Gradebook
 
+    _stamp_gradebooks_in_process()
     config = nbgrader_config(course_dir)
     return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
 
@@ -189,8 +215,47 @@ def _latest(subs: list[Submission]) -> list[Submission]:
     return list(latest.values())
 
 
-def _worker_init() -> None:
+def _worker_init(assignments: list[str]) -> None:
+    """Quiet logs, and everything grading `assignments` loads once per process, loaded now.
+
+    Workers start while the parent records the assignments in the gradebook,
+    so these imports and references cost no time of their own.
+    """
     logging.disable(logging.WARNING)
+    from nbgrader.apps import NbGraderAPI  # noqa: F401
+    from autograder.preprocessors.execute import font_cache_files
+    from autograder.reference import load_reference
+    from autograder.specs import load_spec
+
+    font_cache_files()
+    for assignment in assignments:
+        try:
+            load_reference(assignment)
+            load_spec(assignment)
+        except Exception:  # noqa: BLE001 - only a head start: grading reports the same error where it always did
+            pass
+
+
+def _start_workers(workers: int, assignments: list[str]) -> ProcessPoolExecutor:
+    """A pool of `workers` processes, already starting (spawned: no state shared with the parent)."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(assignments,))
+    for _ in range(workers):  # the pool spawns a process per pending task
+        pool.submit(int)
+    return pool
+
+
+def _newer_than_graded(subs: list[Submission], course_dir: Path) -> tuple[list[Submission], list[Submission]]:
+    """(to grade, to keep): a submission older than the one in the gradebook is kept as graded."""
+    todo, kept = [], []
+    for sub in subs:
+        graded = graded_timestamp(course_dir, sub)
+        # nbgrader stores naive UTC timestamps
+        if graded is not None and sub.timestamp.replace(tzinfo=None) < graded.replace(tzinfo=None):
+            kept.append(sub)
+        else:
+            todo.append(sub)
+    return todo, kept
 
 
 def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
@@ -206,22 +271,18 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
     write_course_config(course_dir)
     subs = [s for s in _latest(subs) if s.assignment]
     assignments = sorted({s.assignment for s in subs})
-    if assignments:
-        register(assignments, course_dir)
-    todo, kept = [], []
-    for sub in subs:
-        graded = graded_timestamp(course_dir, sub)
-        # nbgrader stores naive UTC timestamps
-        if graded is not None and sub.timestamp.replace(tzinfo=None) < graded.replace(tzinfo=None):
-            kept.append(sub)
+    pool = _start_workers(workers, assignments) if workers > 1 and len(subs) > 1 else None
+    try:
+        if assignments:
+            register(assignments, course_dir)
+        todo, kept = _newer_than_graded(subs, course_dir)
+        if pool is None or len(todo) <= 1:
+            results = [grade(sub, course_dir, limits) for sub in todo]
         else:
-            todo.append(sub)
-    if workers <= 1 or len(todo) <= 1:
-        results = [grade(sub, course_dir, limits) for sub in todo]
-    else:
-        context = multiprocessing.get_context("spawn")  # no state shared with the parent
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
             results = list(pool.map(grade, todo, [course_dir] * len(todo), [limits] * len(todo)))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     for sub in kept:
         result = _read_result(course_dir, sub)
         result.notes.append("an older submission was not graded: the gradebook holds a newer one")
