@@ -21,8 +21,11 @@ _SUFFIXES = ("64_", "")
 @lru_cache(maxsize=None)
 def _openblas() -> tuple[ctypes.CDLL, str] | None:
     """The loaded OpenBLAS and its symbol prefix+suffix pattern, or None."""
-    with open("/proc/self/maps") as maps:
-        paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    except OSError:  # not Linux: the thread count is then neither read nor set
+        return None
     for path in paths:
         lib = ctypes.CDLL(path)
         for prefix in _PREFIXES:

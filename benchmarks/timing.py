@@ -1,7 +1,6 @@
 """Timing: several repetitions of each contender, alternated, each measured with `time.perf_counter`."""
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -9,13 +8,9 @@ from typing import Callable
 
 @dataclass
 class Timing:
-    """Seconds of every repetition, and their median (the figure quoted)."""
+    """Seconds of every repetition (`benchmarks.report.speed_row` quotes their median)."""
 
     seconds: list[float]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
 
 
 def interleaved(runs: dict[str, Callable[[], object]], reps: int,
