@@ -48,6 +48,11 @@ def test_a_manual_grade_reaches_the_gradebook_and_the_exports(page, jupyter_serv
     row.locator("td.reveal .glyphicon-eye-open").click()   # names are hidden until revealed
     row.get_by_role("link", name=STUDENT, exact=True).click()
 
+    # The page shows the answers before its scripts have fetched the grades; a score typed
+    # earlier is never saved, so wait until every score box is wired to its grade.
+    frame = page.locator("iframe[src*='formgrader']").element_handle().content_frame()
+    frame.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                            " && formgrader.comments && formgrader.comments.loaded")
     score = formgrader.locator(f"input.score#{ANSWER}")
     answer_cell = formgrader.locator(".nbgrader_cell").filter(has=score)
     answer = _student_answer()
