@@ -58,7 +58,7 @@ EXPECTED = {
     "million_lines": (FULL, None),
     "stderr_warnings": (FULL, None),
     "patched_numpy": (0.0, None),
-    "patched_builtins": (0.0, None),
+    "patched_builtins": (0.0, "the kernel stopped responding after cell"),
     "patched_grader": (0.0, None),
     "imports_reference": (0.0, None),
     "reads_reference": (0.0, None),

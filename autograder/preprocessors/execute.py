@@ -18,6 +18,10 @@ from nbgrader.preprocessors import Execute as NbgraderExecute
 from traitlets import Dict, Integer, List, Unicode, default
 
 GIB = 2**30
+# Seconds a kernel gets to answer once a timed-out cell was interrupted. A
+# healthy kernel answers at once; one whose message loop the student broke
+# (builtins patched, KeyboardInterrupt swallowed) never does.
+RESPONSE_TIMEOUT = 10
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -69,7 +73,9 @@ class Execute(NbgraderExecute):
     bytes per written file for the kernel. A cell over a limit gets an error
     output saying which; a kernel that dies (os._exit, a segfault) or a
     notebook out of time leaves the remaining cells unrun with that reason,
-    and everything scored before stands. Each limit hit is recorded, one
+    and everything scored before stands; so does a kernel that no longer
+    answers after a timed-out cell was interrupted, instead of costing the
+    time limit once per remaining cell. Each limit hit is recorded, one
     sentence each, in `resources["optimlab_limits"]`.
     """
 
@@ -162,13 +168,20 @@ class Execute(NbgraderExecute):
                        "the cells after it did not run")
             cell.outputs.append(_error("KernelUnresponsive", self._stopped))
             return cell, resources
-        self._record_limits(cell, index, timed_out=time.monotonic() - started >= self.timeout)
+        timed_out = self._record_limits(cell, index, timed_out=time.monotonic() - started >= self.timeout)
+        if timed_out and not self._responds():
+            self._stop(f"the kernel stopped responding after cell {index} was interrupted; "
+                       "the cells after it did not run")
         return cell, resources
 
-    def _record_limits(self, cell, index: int, timed_out: bool) -> None:
-        """Notes the limits a cell hit: its run time, or an error output that shows it."""
+    def _record_limits(self, cell, index: int, timed_out: bool) -> bool:
+        """Notes the limits a cell hit: its run time, or an error output that shows it.
+
+        Returns whether the cell was stopped by a time limit.
+        """
         enames = {o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"}
-        if timed_out or "CellTimeoutError" in enames:
+        timed_out = timed_out or "CellTimeoutError" in enames
+        if timed_out:
             if self.timeout < self._cell_timeout:
                 self._note(f"cell {index} was stopped by the notebook time limit ({self.notebook_timeout} s)")
             else:
@@ -176,6 +189,20 @@ class Execute(NbgraderExecute):
         if "MemoryError" in enames:
             self._note(f"cell {index} ran out of memory (the limit is {self.memory_limit / GIB:g} GiB)")
             self._release_memory()
+        return timed_out
+
+    def _responds(self) -> bool:
+        """Whether the kernel answers an empty request within RESPONSE_TIMEOUT seconds."""
+        remaining = self._deadline - time.monotonic()
+        if remaining < 1:
+            return True   # out of notebook time anyway: the next cell is not run
+        cell_timeout, self.timeout = self.timeout, int(min(RESPONSE_TIMEOUT, remaining))
+        try:
+            return self.wait_for_reply(self.kc.execute("", silent=True, store_history=False)) is not None
+        except Exception:  # noqa: BLE001 - a dead or broken kernel does not respond
+            return False
+        finally:
+            self.timeout = cell_timeout
 
     def _release_memory(self) -> None:
         """Frees what a failed cell still holds, so the next cells can allocate again."""
