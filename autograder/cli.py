@@ -3,6 +3,8 @@
     optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/, sample submissions, adversarial corpus
     optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR] [--workers N]
                                                 grade a folder of submissions, or one notebook
+    optimlab-grade report [--course-dir DIR]    grade table, CSV and summary from the gradebook,
+                                                with the written answers graded since
     optimlab-grade demo                         release, then grade the bundled sample class
 
 Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib.
@@ -21,7 +23,7 @@ from autograder import course
 from autograder.adversarial import ASSIGNMENT as ADVERSARIAL_BASE
 from autograder.adversarial import build_corpus
 from autograder.collect import SubmissionError, find_submissions
-from autograder.grading import GradingError, grade_all, release, reset_course
+from autograder.grading import GradingError, grade_all, gradebook_results, release, reset_course
 from autograder.report import grade_table, write_csv, write_summary
 from autograder.samples import write_samples
 
@@ -54,20 +56,37 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, ar
     print(grade_table(results))
     for s in unknown:
         print(f"not graded: {s.path}: {s.problem}")
-    csv_path = write_csv(results, course_dir / "class_grades.csv")
-    summary = write_summary(results, course_dir / "summary")
     print(f"\n{len(results)} submissions graded in {elapsed:.1f} s with {args.workers} worker(s) "
           f"({elapsed / max(len(results), 1):.1f} s per notebook).")
-    print(f"grades CSV:      {csv_path}")
+    # The CSV and the summary cover the whole class, not just this batch.
+    _write_class_reports(gradebook_results(course_dir), course_dir)
+    return 0
+
+
+def _write_class_reports(results: list, course_dir: Path) -> None:
+    """class_grades.csv and the class summary from every submission in the gradebook."""
+    csv_path = write_csv(results, course_dir / "class_grades.csv")
+    summary = write_summary(results, course_dir / "summary")
+    print(f"grades CSV:      {csv_path} ({len(results)} submissions in the gradebook)")
     print(f"class summary:   {summary}")
     print(f"feedback (HTML): {course_dir / 'feedback'}/<student>/<assignment>/")
     print(f"gradebook:       {course_dir / 'gradebook.db'} (open it with `nbgrader formgrader` "
-          f"from {course_dir} for the written answers)")
-    return 0
+          f"from {course_dir} for the written answers, then `optimlab-grade report`)")
 
 
 def cmd_grade(args) -> int:
     return _grade_and_report(Path(args.source), args.assignment, Path(args.course_dir).resolve(), args)
+
+
+def cmd_report(args) -> int:
+    course_dir = Path(args.course_dir).resolve()
+    results = gradebook_results(course_dir)
+    print(grade_table(results))
+    pending = sum(r.manual_pending for r in results)
+    print(f"\n{len(results)} submissions in the gradebook; {pending:g} points of written answers "
+          "still to grade." if pending else f"\n{len(results)} submissions in the gradebook, all graded.")
+    _write_class_reports(results, course_dir)
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -94,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the gradebook, autograded/ and feedback/ live (default: the repository root)")
     _grading_options(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="grade table, class_grades.csv and summary from the gradebook, "
+                                      "manual grades included (no kernels)")
+    p.add_argument("--course-dir", default=str(course.REPO_ROOT),
+                   help="the grading folder with the gradebook (default: the repository root)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="release, then grade the bundled sample submissions")
     p.add_argument("--course-dir", default=str(course.REPO_ROOT / "demo"),

@@ -129,28 +129,44 @@ def register(assignments: list[str], course_dir: Path) -> None:
         release(assignments, course_dir, Path(scratch))
 
 
-def _read_result(course_dir: Path, sub: Submission) -> Result:
-    """Scores from the gradebook and per-check details from the autograded notebook."""
+def _problem_file(course_dir: Path, student: str, assignment: str) -> Path:
+    """Where the sentence of a submission that could not be graded is kept, beside its zero."""
+    return course_dir / "autograded" / student / assignment / "problem.txt"
+
+
+def _read_result(course_dir: Path, student: str, assignment: str) -> Result:
+    """Scores from the gradebook (manual grades included) and the rest from the autograded files."""
     from nbgrader.api import MissingEntry
 
-    result = Result(sub.student, sub.assignment, problem=sub.problem)
+    problem = _problem_file(course_dir, student, assignment)
+    result = Result(student, assignment, problem=problem.read_text().strip() if problem.exists() else None)
     with _gradebook(course_dir) as gb:
         try:
-            submission = gb.find_submission(sub.assignment, sub.student)
+            submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return result
         result.score = submission.score
         result.max_score = submission.max_score
         result.manual_pending = sum(g.max_score for nb in submission.notebooks for g in nb.grades
                                     if g.needs_manual_grade)
-    graded = course_dir / "autograded" / sub.student / sub.assignment / notebook_name(sub.assignment)
-    if graded.exists() and sub.problem is None:
+    graded = course_dir / "autograded" / student / assignment / notebook_name(assignment)
+    if graded.exists() and result.problem is None:
         nb = nbformat.read(graded, as_version=4)
         result.checks = [dict(c.metadata["optimlab"]) for c in nb.cells if "optimlab" in c.metadata]
         result.notes = list(nb.metadata.get("optimlab", {}).get("limits", []))
-    html = (course_dir / "feedback" / sub.student / sub.assignment / notebook_name(sub.assignment)).with_suffix(".html")
-    result.feedback = html if html.exists() and sub.problem is None else None
+    html = (course_dir / "feedback" / student / assignment / notebook_name(assignment)).with_suffix(".html")
+    result.feedback = html if html.exists() and result.problem is None else None
     return result
+
+
+def gradebook_results(course_dir: Path) -> list[Result]:
+    """Every submission in the gradebook of `course_dir`, with the grades given since in the formgrader."""
+    course_dir = Path(course_dir).resolve()
+    if not (course_dir / "gradebook.db").exists():
+        raise GradingError(f"There is no gradebook in {course_dir}: grade the submissions first.")
+    with _gradebook(course_dir) as gb:
+        keys = [(s.student.id, a.name) for a in gb.assignments for s in a.submissions]
+    return [_read_result(course_dir, student, assignment) for student, assignment in keys]
 
 
 def _record_zero(course_dir: Path, sub: Submission) -> None:
@@ -166,6 +182,9 @@ def _record_zero(course_dir: Path, sub: Submission) -> None:
         gb.db.commit()
     for step in ("autograded", "feedback"):  # no stale files of an earlier submission
         shutil.rmtree(course_dir / step / sub.student / sub.assignment, ignore_errors=True)
+    problem = _problem_file(course_dir, sub.student, sub.assignment)
+    problem.parent.mkdir(parents=True, exist_ok=True)
+    problem.write_text(sub.problem + "\n")
 
 
 def graded_timestamp(course_dir: Path, sub: Submission):
@@ -182,6 +201,7 @@ def graded_timestamp(course_dir: Path, sub: Submission):
 def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Result:
     """Autogrades one submission and writes its feedback; never raises for a bad submission."""
     place(sub, course_dir)
+    _problem_file(course_dir, sub.student, sub.assignment).unlink(missing_ok=True)
     if sub.problem is None:
         api = _api(course_dir, limits=limits)
         outcome = api.autograde(sub.assignment, sub.student, force=True, create=True)
@@ -192,7 +212,7 @@ def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Resul
             api.generate_feedback(sub.assignment, sub.student, force=True)
     if sub.problem is not None:
         _record_zero(course_dir, sub)
-    return _read_result(course_dir, sub)
+    return _read_result(course_dir, sub.student, sub.assignment)
 
 
 def write_course_config(course_dir: Path) -> None:
@@ -284,7 +304,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     for sub in kept:
-        result = _read_result(course_dir, sub)
+        result = _read_result(course_dir, sub.student, sub.assignment)
         result.notes.append("an older submission was not graded: the gradebook holds a newer one")
         results.append(result)
     return results

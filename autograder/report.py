@@ -33,7 +33,7 @@ def write_csv(results: list[Result], path: Path) -> Path:
 
 
 def score_histograms(results: list[Result], path: Path) -> Path:
-    """One histogram of autograded scores per assignment, side by side, saved as PNG."""
+    """One histogram of scores per assignment, side by side, saved as PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -42,10 +42,10 @@ def score_histograms(results: list[Result], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(assignments), figsize=(4 * len(assignments), 3), squeeze=False)
     for ax, assignment in zip(axes[0], assignments):
         group = [r for r in results if r.assignment == assignment]
-        autograded = max(r.max_score - r.manual_pending for r in group) or 1
-        ax.hist([r.score for r in group], bins=10, range=(0, autograded), color="C0", edgecolor="white")
+        top = max(r.max_score for r in group) or 1
+        ax.hist([r.score for r in group], bins=10, range=(0, top), color="C0", edgecolor="white")
         ax.set_title(assignment)
-        ax.set_xlabel(f"autograded score (of {autograded:g})")
+        ax.set_xlabel(f"score (of {top:g})")
         ax.set_ylabel("submissions")
     fig.suptitle("Score distribution")
     fig.tight_layout()
@@ -70,10 +70,12 @@ def class_summary(results: list[Result]) -> str:
     for assignment in sorted({r.assignment for r in results}):
         group = [r for r in results if r.assignment == assignment]
         scores = [r.score for r in group]
+        pending = sum(r.manual_pending for r in group)
+        written = f"{pending:g} points of written answers not yet graded" if pending else "written answers graded"
         lines += [f"## {assignment}", "",
-                  f"{len(group)} submissions; autograded score mean {statistics.mean(scores):.2f}, "
+                  f"{len(group)} submissions; score mean {statistics.mean(scores):.2f}, "
                   f"median {statistics.median(scores):.2f}, min {min(scores):.2f}, max {max(scores):.2f} "
-                  f"(out of {max(r.max_score for r in group):g}, written answers not yet graded).", "",
+                  f"(out of {max(r.max_score for r in group):g}; {written}).", "",
                   "| question | mean score | full marks (pass rate) |", "|---|---|---|"]
         per_check: dict[str, list[dict]] = {}
         for r in group:

@@ -4,7 +4,9 @@ Scores from the kernel pipeline must equal the kernel-free scoring of the same
 samples (tests/sample_grading.py), feedback must show diagnoses but never the
 hidden tests' source, and bad input must cost one sentence, not the batch.
 """
+import contextlib
 import csv
+import io
 import json
 import shutil
 import zipfile
@@ -102,11 +104,25 @@ def _class_folder(tmp_path: Path) -> Path:
     return flat
 
 
-def test_a_flat_folder_with_broken_files_is_graded_row_by_row(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def flat_class(tmp_path_factory):
+    """The flat folder graded by `optimlab-grade grade`: (folder, course, what it printed)."""
+    tmp_path = tmp_path_factory.mktemp("flat")
     flat = _class_folder(tmp_path)
     course = tmp_path / "course"
-    assert main(["grade", str(flat), "--course-dir", str(course)]) == 0
-    rows = {r["student"]: r for r in csv.DictReader((course / "class_grades.csv").open())}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["grade", str(flat), "--course-dir", str(course)]) == 0
+    return flat, course, out.getvalue()
+
+
+def _csv_rows(path: Path) -> dict[str, dict]:
+    return {r["student"]: r for r in csv.DictReader(path.open())}
+
+
+def test_a_flat_folder_with_broken_files_is_graded_row_by_row(flat_class):
+    flat, course, out = flat_class
+    rows = _csv_rows(course / "class_grades.csv")
     assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "gina"}
     assert rows["alice"]["score"] == rows["bob"]["score"] == "25.00"
     expected = {"carol": "carol.ipynb is empty.",
@@ -116,8 +132,54 @@ def test_a_flat_folder_with_broken_files_is_graded_row_by_row(tmp_path, capsys):
     for student, problem in expected.items():
         assert rows[student]["score"] == "0.00" and rows[student]["max_score"] == "31"
         assert rows[student]["problem"] == problem
-    assert not list(tmp_path.parent.rglob("escaped.txt"))
-    assert "summary.md" in capsys.readouterr().out
+    assert not list(flat.parent.parent.rglob("escaped.txt"))
+    assert "summary.md" in out
+
+
+def test_report_reads_the_gradebook_with_manual_grades_and_later_batches(flat_class, tmp_path, capsys):
+    from nbgrader.api import Gradebook
+
+    _, graded, _ = flat_class
+    course = Path(shutil.copytree(graded, tmp_path / "course"))
+    (course / "nbgrader_config.py").unlink()   # it names the original folder; grading writes a new one
+    at_grading = (course / "class_grades.csv").read_text()
+    (course / "class_grades.csv").unlink()
+
+    # Without new grades, the report rebuilds exactly what grading wrote, problems included.
+    assert main(["report", "--course-dir", str(course)]) == 0
+    assert (course / "class_grades.csv").read_text() == at_grading
+    assert "12 points of written answers still to grade" in capsys.readouterr().out   # alice's and bob's
+
+    # A grader marks one written answer (as the formgrader does): the report has it, no kernel needed.
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="optimlab") as gb:
+        grade = gb.find_grade("answer_compare", "losses", ASSIGNMENT, "alice")
+        grade.manual_score = 1.5
+        grade.needs_manual_grade = False
+        gb.db.commit()
+    assert main(["report", "--course-dir", str(course)]) == 0
+    rows = _csv_rows(course / "class_grades.csv")
+    assert (rows["alice"]["score"], rows["alice"]["manual_pending"]) == ("26.50", "4")
+    assert (rows["bob"]["score"], rows["bob"]["manual_pending"]) == ("25.00", "6")
+    summary = (course / "summary" / "summary.md").read_text()
+    assert "10 points of written answers not yet graded" in summary
+
+    # A later batch (dave resubmits a notebook, alice the same one) keeps the grader's points and
+    # leaves everyone else in the class files.
+    resubmitted = tmp_path / "late"
+    resubmitted.mkdir()
+    for student in ("dave", "alice"):
+        shutil.copy(SAMPLES / ASSIGNMENT / "reference.ipynb", resubmitted / f"{student}.ipynb")
+    assert main(["grade", str(resubmitted), "--course-dir", str(course), "--assignment", ASSIGNMENT]) == 0
+    rows = _csv_rows(course / "class_grades.csv")
+    assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "gina"}
+    assert (rows["dave"]["score"], rows["dave"]["problem"]) == ("25.00", "")
+    assert rows["alice"]["score"] == "26.50" and rows["carol"]["problem"] == "carol.ipynb is empty."
+
+
+def test_report_without_a_gradebook_is_one_sentence(tmp_path, capsys):
+    assert main(["report", "--course-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"optimlab-grade: There is no gradebook in {tmp_path.resolve()}: grade the submissions first."
 
 
 def test_nbgrader_layout_and_a_self_learners_single_notebook(tmp_path, capsys):
