@@ -69,3 +69,50 @@ def test_runs_unchanged_on_array_api_strict(data):
                     config={"learning_rate": 1e-7}, num_iters=10, batch_size=20, progress=False)
     assert len(history.loss) == 10 and history.loss[-1] < history.loss[0]
     assert type(params["W"]).__module__.startswith("array_api_strict")
+
+
+def _screen(printed: str) -> list[str]:
+    """The lines a terminal shows for `printed`: a carriage return writes over its line."""
+    lines = []
+    for line in printed.split("\n"):
+        shown = ""
+        for part in line.split("\r"):
+            shown = part + shown[len(part):]
+        lines.append(shown.rstrip())
+    return [line for line in lines if line]
+
+
+class _FailsAt:
+    """A linear model whose loss raises NotImplementedError from step `step` on."""
+
+    def __init__(self, step: int):
+        self.inner, self.step, self.calls = linear_model(softmax_loss, 0.0), step, 0
+
+    def loss_and_grads(self, params, X, y, rng):
+        self.calls += 1
+        if self.calls > self.step:
+            raise NotImplementedError()
+        return self.inner.loss_and_grads(params, X, y, rng)
+
+    def predict(self, params, X):
+        return self.inner.predict(params, X)
+
+
+@pytest.mark.parametrize("fails_at", [None, 0, 3])
+def test_progress_bar_shows_the_run_and_no_empty_bar_above_an_error(data, capsys, fails_at):
+    params = {"W": np.zeros((3073, 10))}
+    model = linear_model(softmax_loss, 0.0) if fails_at is None else _FailsAt(fails_at)
+    run = lambda: train(model, params, data, update_rule=sgd, config={"learning_rate": 1e-7},  # noqa: E731
+                        num_iters=5, batch_size=10, desc="demo run")
+    if fails_at is None:
+        run()
+    else:
+        with pytest.raises(NotImplementedError):
+            run()
+    shown = _screen(capsys.readouterr().out)
+    if fails_at == 0:      # nothing ran: the error alone says what to do
+        assert shown == []
+    elif fails_at == 3:    # the steps that ran stay visible
+        assert len(shown) == 1 and shown[0].startswith("demo run") and "3/5" in shown[0]
+    else:
+        assert len(shown) == 1 and "5/5" in shown[0] and "loss" in shown[0] and "train acc" in shown[0]
