@@ -50,7 +50,7 @@ class Result:
     notes: list[str] = field(default_factory=list)    # limits the notebook hit and other remarks, one sentence each
 
 
-def _commands_on_path() -> None:
+def commands_on_path() -> None:
     """Puts this interpreter's scripts folder on PATH.
 
     nbgrader runs the `alembic` command by name when it creates a gradebook, so
@@ -88,7 +88,7 @@ def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Lim
     from nbgrader.apps import NbGraderAPI
     from sqlalchemy.exc import SAWarning
 
-    _commands_on_path()
+    commands_on_path()
     _stamp_gradebooks_in_process()
     # nbgrader's own gradebook code triggers these on every submission; they are not ours to fix.
     warnings.filterwarnings("ignore", category=SAWarning)

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.course import SAMPLES, SOLUTIONS, assignment_ids, notebook_name
-from autograder.grading import _commands_on_path
+from autograder.grading import commands_on_path
 from benchmarks.report import Row, speed_row
 from benchmarks.timing import interleaved
 
@@ -70,7 +70,7 @@ def _run(command: list[str], cwd: Path, env: dict, log: Path) -> None:
 
 def _env(threads: int) -> dict:
     """Fast mode, and `threads` BLAS threads for kernels that do not set their own (plain nbgrader's)."""
-    _commands_on_path()  # nbgrader runs `alembic` by name
+    commands_on_path()  # nbgrader runs `alembic` by name
     return {**os.environ, "OPTIMLAB_FAST": "1", "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
 
 
@@ -120,10 +120,9 @@ class PlainNbgrader:
             self._nbgrader("autograde", assignment, cwd=self.course)
 
 
-def run(quick: bool, reps: int | None, threads: int | None = None) -> tuple[list[Row], dict]:
+def run(quick: bool, reps: int | None, threads: int) -> tuple[list[Row], dict]:
     """Rows: seconds per notebook with 1 and 2 workers against plain nbgrader's (its kernels with `threads`)."""
     reps = reps or (1 if quick else 3)
-    threads = threads or os.cpu_count() or 1
     assignments = ["01_losses"] if quick else assignment_ids()
     chosen = sample_class(2 if quick else PER_ASSIGNMENT, assignments)
     count = len(chosen)

@@ -12,7 +12,6 @@ the whole of W; the row records how many entries were timed.
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -80,10 +79,9 @@ def gradient_rows(ref, W, X, y, reps: int, timed_rows: int) -> list[Row]:
     return rows
 
 
-def run(quick: bool, reps: int | None, threads: int | None = None) -> tuple[list[Row], dict]:
+def run(quick: bool, reps: int | None, threads: int) -> tuple[list[Row], dict]:
     """Rows: SVM and softmax vectorized vs naive, then analytic vs numeric gradient, with `threads` BLAS threads."""
     reps = reps or (3 if quick else 7)
-    threads = threads or os.cpu_count() or 1
     ref = load_reference("02_gradients")
     W, X, y, is_sample = dev_problem(quick)
     with thread_count(threads):

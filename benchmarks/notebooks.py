@@ -61,12 +61,11 @@ def _repeated(assignment: str, mode: str, count: int, threads: int, failures: di
     return seconds
 
 
-def run(quick: bool, reps: int | None, threads: int | None = None) -> tuple[list[Row], dict]:
+def run(quick: bool, reps: int | None, threads: int) -> tuple[list[Row], dict]:
     """Rows: every master notebook in full mode (once unless `reps` is given), then in fast mode.
 
     Quick: the first notebook in fast mode only.
     """
-    threads = threads or os.cpu_count() or 1
     real = has_all_batch_files(real_data_dir())
     assignments = assignment_ids()[:1] if quick else assignment_ids()
     modes = {"fast": reps or 1} if quick else {"full": reps or 1, "fast": reps or 3}

@@ -17,7 +17,6 @@ for NumPy's BLAS and PyTorch. Both evaluate once at the end of the epoch, as
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import numpy as np
@@ -167,10 +166,9 @@ def accuracy_row(ours: float, theirs: float, peer: str, images: int, judged: boo
     return row
 
 
-def run(quick: bool, reps: int | None, threads: int | None = None) -> tuple[list[Row], dict]:
+def run(quick: bool, reps: int | None, threads: int) -> tuple[list[Row], dict]:
     """Rows: seconds per epoch against torch's, and test accuracy against torch's."""
     reps = reps or (2 if quick else 3)
-    threads = threads or os.cpu_count() or 1
     data = capstone_data(quick)
     iters = epoch_iterations(data)
     judged = not quick and not data["is_sample"]
