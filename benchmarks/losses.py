@@ -12,7 +12,6 @@ the whole of W; the row records how many entries were timed.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 from autograder.reference import load_reference
