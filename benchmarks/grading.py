@@ -133,8 +133,7 @@ def run(quick: bool, reps: int | None, threads: int) -> tuple[list[Row], dict]:
         contenders = {"ours, 1 worker": Ours(submissions, scratch, 1, threads).run,
                       "ours, 2 workers": Ours(submissions, scratch, 2, threads).run,
                       "plain": plain.run}
-        timings = interleaved(contenders, reps, setups={"plain": plain.setup}, warmup=False)
-    times = {name: timing.seconds for name, timing in timings.items()}
+        times = interleaved(contenders, reps, setups={"plain": plain.setup}, warmup=False)
     per_notebook = {name: [s / count for s in seconds] for name, seconds in times.items()}
     label = f"{count} samples of {len(assignments)} assignment{'s' if len(assignments) > 1 else ''}"
     rows = [speed_row("grading", f"seconds per notebook, {label}, {w}",

@@ -56,7 +56,7 @@ def vectorized_rows(ref, W, X, y, reps: int, judged: bool) -> list[Row]:
         times = interleaved({"naive": lambda: naive(W, X, y, REG),
                              "vectorized": lambda: vectorized(W, X, y, REG)}, reps)
         rows.append(speed_row("losses", f"{loss_name} loss and gradient, vectorized ({size})",
-                              times["vectorized"].seconds, "naive loops", times["naive"].seconds,
+                              times["vectorized"], "naive loops", times["naive"],
                               GOAL, f">= {GOAL:.0f}x", judged=judged))
     return rows
 
@@ -71,8 +71,8 @@ def gradient_rows(ref, W, X, y, reps: int, timed_rows: int) -> list[Row]:
             "analytic": lambda: vectorized(W, X, y, REG),
             "numeric": lambda: numeric_gradient_on_rows(ref.eval_numerical_gradient, vectorized, W, X, y, timed_rows),
         }, reps)
-        numeric = [seconds * W.size / entries for seconds in times["numeric"].seconds]  # every entry costs the same
-        rows.append(speed_row("losses", f"{loss_name} gradient, analytic ({size})", times["analytic"].seconds,
+        numeric = [seconds * W.size / entries for seconds in times["numeric"]]  # every entry costs the same
+        rows.append(speed_row("losses", f"{loss_name} gradient, analytic ({size})", times["analytic"],
                               "numeric gradient", numeric, None, "-",
                               note=f"numeric: {entries:,} of {W.size:,} entries timed, scaled"))
     return rows

@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 
-@dataclass
-class Timing:
-    """Seconds of every repetition (`benchmarks.report.speed_row` quotes their median)."""
-
-    seconds: list[float]
-
-
 def interleaved(runs: dict[str, Callable[[], object]], reps: int,
-                setups: dict[str, Callable[[], object]] | None = None, warmup: bool = True) -> dict[str, Timing]:
-    """Times each of `runs` `reps` times, alternating between them repetition by repetition.
+                setups: dict[str, Callable[[], object]] | None = None, warmup: bool = True) -> dict[str, list[float]]:
+    """Seconds of each of `runs`, run `reps` times, alternating between them repetition by repetition.
 
     Alternating spreads a change of machine load (other jobs starting or
     stopping) over every contender instead of penalising whichever ran last.
@@ -34,4 +26,4 @@ def interleaved(runs: dict[str, Callable[[], object]], reps: int,
             start = time.perf_counter()
             run()
             seconds[name].append(time.perf_counter() - start)
-    return {name: Timing(s) for name, s in seconds.items()}
+    return seconds

@@ -87,7 +87,7 @@ def test_a_manual_grade_reaches_the_gradebook_and_the_exports(page, jupyter_serv
 
     # class_grades.csv comes from the gradebook: `optimlab-grade report` brings in the new grade
     # without a kernel, and the other students' rows are those of grading.
-    report = subprocess.run([sys.executable, "-m", "autograder.cli", "report", "--course-dir", str(course)],
+    report = subprocess.run([sys.executable, "-m", "autograder", "report", "--course-dir", str(course)],
                             env=server.env, capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr[-2000:]
     rows = {r["student"]: r for r in csv.DictReader((course / "class_grades.csv").open())}
