@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import ASSIGNMENTS, REPO_ROOT, SAMPLES, SOLUTIONS
-from autograder.grading import write_course_config
+from autograder.grading import commands_on_path, write_course_config
 from lab_ui import close_everything
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -142,12 +142,11 @@ def jupyter_server(tmp_path_factory):
         path.write_text(json.dumps(values))
 
     token = secrets.token_hex(24)
+    commands_on_path()   # nbgrader runs `alembic` by name
     env = {**os.environ, "OPTIMLAB_FAST": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "JUPYTER_CONFIG_DIR": str(base / "config"), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
            "IPYTHONDIR": str(base / "ipython")}
     env.pop("MPLBACKEND", None)
-    scripts = str(Path(sys.executable).parent)   # nbgrader runs `alembic` by name
-    env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
     log = base / "server.log"
     for _ in range(3):   # the free port may be taken before the server binds it
         port = _free_port()

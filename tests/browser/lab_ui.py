@@ -1,7 +1,6 @@
 """Driving a notebook in JupyterLab as a person does, and reading what the page shows."""
 from __future__ import annotations
 
-import io
 import re
 import time
 from contextlib import contextmanager
@@ -240,7 +239,7 @@ class Notebook:
 
     # -- reading -----------------------------------------------------------------------------
     def code_cells(self) -> list[int]:
-        return [c.index for c in self.cells() if c.type == "code"]
+        return [i for i, (kind, _, _) in enumerate(self._progress()) if kind == "code"]
 
     def cells(self) -> list[Cell]:
         raw = self.panel.evaluate(_READ_CELLS)
@@ -274,5 +273,5 @@ class Notebook:
 def png_size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
-    with Image.open(io.BytesIO(path.read_bytes())) as image:
+    with Image.open(path) as image:
         return image.size
