@@ -75,16 +75,6 @@ def _copy(params: dict) -> dict:
     return {k: array_namespace(v).asarray(v, copy=True) for k, v in params.items()}
 
 
-def _remove(bar) -> None:
-    """Takes a progress bar off the page (a notebook widget) or off the terminal line."""
-    widget = getattr(bar, "container", None)
-    if widget is not None:   # JupyterLab keeps showing a closed widget: hide it first
-        widget.layout.display = "none"
-    bar.leave = False
-    bar.total = 0   # else closing a bar that did not finish keeps it, painted red
-    bar.close()
-
-
 def train(model: Model, params: dict, data: dict, *, update_rule: Callable, config: dict | None = None,
           schedule: Callable | None = None, num_iters: int = 1000, batch_size: int = 200,
           rng: np.random.Generator | None = None, eval_every: int | None = None,
@@ -120,9 +110,7 @@ def train(model: Model, params: dict, data: dict, *, update_rule: Callable, conf
                 history.best_val_acc = history.val_acc[-1]
                 history.best_params = _copy(params)
 
-    # Updated by hand: a loop over the bar itself would close it, and keep it, as an error leaves the loop.
-    bar = tqdm(total=num_iters, desc=desc, disable=not progress, file=sys.stdout, mininterval=1.0,
-               leave=True, dynamic_ncols=True)
+    bar = None   # shown once a step has run: a run that fails at once shows only its traceback
     try:
         for t in range(num_iters):
             rows = xp.asarray(rng.integers(0, num_train, size=batch_size))
@@ -134,18 +122,18 @@ def train(model: Model, params: dict, data: dict, *, update_rule: Callable, conf
                 params[name], configs[name] = update_rule(params[name], grads[name], configs[name])
             history.loss.append(float(loss))
             history.learning_rate.append(configs[next(iter(params))].get("learning_rate", float("nan")))
+            if bar is None:
+                bar = tqdm(total=num_iters, desc=desc, disable=not progress, file=sys.stdout, mininterval=1.0,
+                           leave=True, dynamic_ncols=True)
             if (t + 1) % eval_every == 0 or t + 1 == num_iters:
                 evaluate(t + 1)
                 val = f", val acc {history.val_acc[-1]:.3f}" if history.val_acc else ""
                 bar.set_postfix_str(f"loss {history.loss[-1]:.3f}, train acc {history.train_acc[-1]:.3f}{val}",
                                     refresh=False)
             bar.update()
-    except BaseException:
-        if not history.loss:   # failed in the first step: an empty bar above the traceback only distracts
-            _remove(bar)
-        raise
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     history.seconds = time.perf_counter() - start
     return history
 
