@@ -10,11 +10,34 @@ from __future__ import annotations
 import numpy as np
 
 
-def _fmt(x) -> str:
+def _fmt(x, digits: int = 4) -> str:
     x = np.asarray(x)
     if x.ndim == 0:
-        return f"{float(x):.6g}"
-    return np.array2string(x, precision=4, separator=", ", threshold=12)
+        return f"{float(x):.{max(digits, 6)}g}"
+    return np.array2string(x, precision=digits, separator=", ", threshold=12)
+
+
+def _fmt_pair(got: np.ndarray, expected: np.ndarray) -> tuple[str, str]:
+    """Both values printed with the fewest digits that show they differ.
+
+    A FAIL line with "yours 0.9, expected 0.9" tells a student nothing, so
+    digits are added (up to what a float holds) until the two texts differ.
+    """
+    for digits in range(4, 18):
+        texts = _fmt(got, digits), _fmt(expected, digits)
+        if texts[0] != texts[1]:
+            break
+    return texts
+
+
+def _worst(got: np.ndarray, expected: np.ndarray, error: np.ndarray) -> str:
+    """Where an array is furthest off: "; worst entry (i, j): yours a, expected b"."""
+    if got.ndim == 0:
+        return ""
+    index = np.unravel_index(int(np.nanargmax(np.where(np.isnan(error), np.inf, error))), got.shape)
+    yours, expected_text = _fmt_pair(got[index], expected[index])
+    where = ", ".join(str(int(i)) for i in index)
+    return f"; worst entry [{where}]: yours {yours}, expected {expected_text}"
 
 
 def _as_arrays(label: str, got, expected) -> tuple[np.ndarray, np.ndarray]:
@@ -35,10 +58,12 @@ def check_close(label: str, got, expected, tol: float = 1e-6, hint: str = "") ->
     (e.g. tol=0.05 for a number printed with one decimal).
     """
     got_a, exp_a = _as_arrays(label, got, expected)
-    line = f"{label}: yours {_fmt(got_a)}, expected {_fmt(exp_a)}"
-    if not bool(np.all(np.abs(got_a - exp_a) <= tol)):
-        raise AssertionError(f"FAIL {line} (tolerance {tol:g}). {hint}".rstrip())
-    print(f"PASS {line}")
+    error = np.abs(got_a - exp_a)
+    if not bool(np.all(error <= tol)):
+        yours, expected_text = _fmt_pair(got_a, exp_a)
+        raise AssertionError(f"FAIL {label}: yours {yours}, expected {expected_text}"
+                             f"{_worst(got_a, exp_a, error)} (tolerance {tol:g}). {hint}".rstrip())
+    print(f"PASS {label}: yours {_fmt(got_a)}, expected {_fmt(exp_a)}")
 
 
 def check_rel_error(label: str, got, expected, max_rel: float = 1e-7, hint: str = "") -> None:
@@ -47,9 +72,11 @@ def check_rel_error(label: str, got, expected, max_rel: float = 1e-7, hint: str 
     Relative error: max(|a - b| / max(1e-8, |a| + |b|)), as used throughout the course.
     """
     a, b = _as_arrays(label, got, expected)
-    err = float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))) if a.size else 0.0
+    errors = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+    err = float(np.max(errors)) if a.size else 0.0
     if not err <= max_rel:
-        raise AssertionError(f"FAIL {label}: relative error {err:.2e} > {max_rel:.0e}. {hint}".rstrip())
+        raise AssertionError(f"FAIL {label}: relative error {err:.2e} > {max_rel:.0e}"
+                             f"{_worst(a, b, errors) if a.size else ''}. {hint}".rstrip())
     print(f"PASS {label}: relative error {err:.2e}")
 
 

@@ -26,3 +26,29 @@ def test_failures_say_what_is_wrong(call, words):
 def test_rel_error_pass(capsys):
     check_rel_error("grad", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
     assert capsys.readouterr().out.startswith("PASS grad: relative error 2.")
+
+
+def test_a_fail_never_shows_two_identical_numbers():
+    """Values that differ by more than the tolerance are printed with enough digits to differ."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        expected = rng.uniform(-2, 2, size=rng.integers(1, 5))
+        got = expected + rng.choice([-1, 1], expected.shape) * rng.uniform(2e-6, 1e-5, expected.shape)
+        with pytest.raises(AssertionError) as info:
+            check_close("step", got, expected)
+        message = str(info.value)
+        yours = message.split("yours ")[1].split(", expected")[0]
+        theirs = message.split("expected ")[1].split(";")[0]
+        assert yours != theirs, message
+        worst = message.split("worst entry ")[1]
+        assert worst.split("yours ")[1].split(",")[0] != worst.split("expected ")[1].split(" ")[0], message
+
+
+def test_a_fail_names_the_worst_entry():
+    got = np.array([[1.0, 1.0], [1.0, 0.5]])
+    with pytest.raises(AssertionError) as info:
+        check_close("dW", got, np.ones((2, 2)), tol=1e-3)
+    assert "worst entry [1, 1]: yours 0.5, expected 1 (tolerance 0.001)" in str(info.value)
+    with pytest.raises(AssertionError) as info:
+        check_rel_error("grad", got, np.ones((2, 2)))
+    assert "relative error 3.33e-01 > 1e-07; worst entry [1, 1]: yours 0.5, expected 1" in str(info.value)
