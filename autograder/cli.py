@@ -6,6 +6,8 @@
     optimlab-grade report [--course-dir DIR]    grade table, CSV and summary from the gradebook,
                                                 with the written answers graded since
     optimlab-grade demo                         release, then grade the bundled sample class
+    optimlab-grade handout [ASSIGNMENT ...] --out DIR
+                                                write the student edition into DIR and DIR.zip
 
 Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib.
 
@@ -23,6 +25,7 @@ from autograder import course
 from autograder.adversarial import ASSIGNMENT as ADVERSARIAL_BASE
 from autograder.adversarial import build_corpus
 from autograder.collect import SubmissionError, find_submissions
+from autograder.handout import HandoutError, build_handout
 from autograder.grading import GradingError, grade_all, gradebook_results, release, reset_course
 from autograder.report import grade_table, write_csv, write_summary
 from autograder.samples import write_samples
@@ -98,6 +101,17 @@ def cmd_demo(args) -> int:
     return _grade_and_report(course.SAMPLES, None, course_dir, args)
 
 
+def cmd_handout(args) -> int:
+    start = time.perf_counter()
+    assignments = args.assignments or course.assignment_ids()
+    handout = build_handout(assignments, Path(args.out))
+    print(f"student edition of {', '.join(sorted(set(assignments)))}: {handout.folder} "
+          f"({handout.files} files, {handout.folder_bytes / 1e6:.1f} MB)")
+    print(f"the same as a zip: {handout.zip_path} ({handout.zip_bytes / 1e6:.1f} MB), "
+          f"built in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optimlab-grade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scratch course directory (default: demo/, recreated on every run)")
     _grading_options(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("handout", help="write the student edition (released notebooks, helper library, "
+                                       "sample data, students' README) into a folder and a zip")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--out", required=True, help="folder to write; DIR.zip is written beside it")
+    p.set_defaults(func=cmd_handout)
     return parser
 
 
@@ -144,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SubmissionError, GradingError, FileNotFoundError, KeyError) as err:
+    except (SubmissionError, GradingError, HandoutError, FileNotFoundError, KeyError) as err:
         message = err.args[0] if err.args else str(err)
         print(f"optimlab-grade: {message}", file=sys.stderr)
         return 1
