@@ -61,8 +61,12 @@ def protected_paths(course_dir: Path) -> list[Path]:
 
 
 def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS,
-              limits: Limits = Limits()) -> Config:
-    """Fills an nbgrader configuration for a course rooted at `course_dir`."""
+              limits: Limits = Limits(), model_answers: bool = False) -> Config:
+    """Fills an nbgrader configuration for a course rooted at `course_dir`.
+
+    model_answers: the feedback shows the model answer beside each written
+        answer (a self-learner grading their own notebook; never a class).
+    """
     course_dir = Path(course_dir).resolve()
     c.CourseDirectory.root = str(course_dir)
     c.CourseDirectory.course_id = COURSE_ID
@@ -101,13 +105,22 @@ def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIG
     ]
     c.GenerateFeedback.preprocessors = [
         "autograder.preprocessors.HideHiddenTests",
-        "nbgrader.preprocessors.GetGrades",
+        "autograder.preprocessors.HideScoreEcho",
+        "autograder.preprocessors.GetGrades",
+        "autograder.preprocessors.DescribeQuestions",
+        "autograder.preprocessors.AddModelAnswers",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    # One self-contained HTML file per student and notebook: math typeset as MathML, nothing loaded.
+    c.GenerateFeedback.exporter_class = "autograder.feedback.FeedbackExporter"
+    # nbgrader configures HTMLExporter with its own feedback template: ours is named for our exporter.
+    c.FeedbackExporter.template_name = "optimlab_feedback"
+    c.FeedbackExporter.extra_template_basedirs = [str(Path(__file__).parent / "feedback" / "templates")]
+    c.AddModelAnswers.enabled = model_answers
     return c
 
 
 def nbgrader_config(course_dir: Path = REPO_ROOT, release_dir: Path = ASSIGNMENTS,
-                    limits: Limits = Limits()) -> Config:
+                    limits: Limits = Limits(), model_answers: bool = False) -> Config:
     """A fresh configuration object for `course_dir`."""
-    return configure(Config(), course_dir, release_dir, limits)
+    return configure(Config(), course_dir, release_dir, limits, model_answers)

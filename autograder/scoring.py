@@ -45,7 +45,9 @@ class Outcome:
                  f"({self.score:g} of {self.points:g} points)."]
         failed = [c for c in self.cases if not c.passed]
         if len(failed) > 2 and len({c.detail for c in failed}) == 1:  # one cause: say it once
-            lines.append(f"  FAILED all {len(failed)} of: {', '.join(c.name for c in failed)}: {failed[0].detail}")
+            # Case names contain commas ("N=8, C=10"): one per line, never joined.
+            lines.append(f"  FAILED {len(failed)} cases, all the same way: {failed[0].detail}")
+            lines += [f"    - {c.name}" for c in failed]
         else:
             lines += [f"  FAILED {c.name}: {c.detail}" for c in failed]
         lines += [f"  Likely mistake: {d}" for d in self.diagnoses]

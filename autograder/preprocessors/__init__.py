@@ -14,13 +14,19 @@ autograding
 - `LimitOutputSize` caps what any output may weigh.
 - `AddGradingNotes` puts one line per limit that was hit at the top of the notebook.
 
-feedback
+feedback (rendered by `autograder.feedback.FeedbackExporter`)
 - `HideHiddenTests` removes the hidden tests' source before rendering.
+- `HideScoreEcho` drops the bare score nbgrader reads under a hidden-test cell.
+- `GetGrades` reads the grades, and which written answers await a grader.
+- `DescribeQuestions` names every graded cell for the index.
+- `AddModelAnswers` puts the model answers beside the written ones (self-learners only).
 """
 from autograder.preprocessors.execute import Execute, SandboxedKernelManager
-from autograder.preprocessors.hidden_tests import SUBMIT_CALL, HideHiddenTests, ScoreHiddenTests
+from autograder.preprocessors.feedback import AddModelAnswers, DescribeQuestions, GetGrades
+from autograder.preprocessors.hidden_tests import SUBMIT_CALL, HideHiddenTests, HideScoreEcho, ScoreHiddenTests
 from autograder.preprocessors.notes import AddGradingNotes, LimitOutputSize
 from autograder.preprocessors.restore import RestoreNotebook
 
-__all__ = ["AddGradingNotes", "Execute", "HideHiddenTests", "LimitOutputSize", "RestoreNotebook",
-           "SUBMIT_CALL", "SandboxedKernelManager", "ScoreHiddenTests"]
+__all__ = ["AddGradingNotes", "AddModelAnswers", "DescribeQuestions", "Execute", "GetGrades", "HideHiddenTests",
+           "HideScoreEcho", "LimitOutputSize", "RestoreNotebook", "SUBMIT_CALL", "SandboxedKernelManager",
+           "ScoreHiddenTests"]

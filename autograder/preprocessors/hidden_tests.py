@@ -11,6 +11,8 @@ from traitlets import Bool
 from autograder.harness import RESULTS_MIME
 from autograder.scoring import score_results
 
+FAILED = "HiddenTestsFailed"  # the error that gives a hidden-test cell no points
+
 # The one statement of a hidden test cell: submit("<assignment>", "<check>", obj)
 SUBMIT_CALL = re.compile(r"""\bsubmit\(\s*["']([\w.-]+)["']\s*,\s*["'](\w+)["']""")
 
@@ -71,7 +73,7 @@ class ScoreHiddenTests(NbGraderPreprocessor):
             cell.outputs = [_error_output("HiddenTestsNotRun", text)]
         elif outcome.score == 0:
             cell.outputs = [_stream(outcome.feedback()),
-                            _error_output("HiddenTestsFailed", f"{check}: no case passed")]
+                            _error_output(FAILED, f"{check}: no case passed")]
         else:
             cell.outputs = [_stream(outcome.feedback()), _score_output(outcome.score)]
         cell.metadata["optimlab"] = {
@@ -89,3 +91,20 @@ class HideHiddenTests(ClearHiddenTests):
     """Removes hidden-test regions from graded notebooks before feedback is rendered."""
 
     enforce_metadata = Bool(False).tag(config=True)
+
+
+class HideScoreEcho(NbGraderPreprocessor):
+    """Drops the outputs of a scored hidden-test cell that only nbgrader needs.
+
+    The bare number under the cell (`Out[7]: 3`, the partial credit nbgrader's
+    SaveAutoGrades reads) and the `HiddenTestsFailed` error that gives a zero
+    stay in the autograded notebook; in the feedback they would read as a
+    stray result and a crash. The score is shown, labelled, in the cell's
+    heading, and the text above them says what passed and what failed.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "optimlab" in cell.metadata:
+            cell.outputs = [o for o in cell.outputs
+                            if o.get("output_type") != "execute_result" and o.get("ename") != FAILED]
+        return cell, resources
