@@ -98,6 +98,7 @@ def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIG
         "autograder.preprocessors.ScoreHiddenTests",
         "nbgrader.preprocessors.LimitOutput",
         "autograder.preprocessors.LimitOutputSize",
+        "autograder.preprocessors.SanitizeStudentContent",
         "autograder.preprocessors.AddGradingNotes",
         "nbgrader.preprocessors.SaveAutoGrades",
         "nbgrader.preprocessors.AssignLatePenalties",

@@ -13,6 +13,8 @@ autograding
   the score and feedback computed outside the kernel.
 - `LimitOutputSize` caps what any output may weigh.
 - `AddGradingNotes` puts one line per limit that was hit at the top of the notebook.
+- `SanitizeStudentContent` makes what the student wrote or produced inert (no script,
+  event handler, frame or unsafe link survives in any renderer) before it is saved.
 
 feedback (rendered by `autograder.feedback.FeedbackExporter`)
 - `HideHiddenTests` removes the hidden tests' source before rendering.
@@ -26,7 +28,8 @@ from autograder.preprocessors.feedback import AddModelAnswers, DescribeQuestions
 from autograder.preprocessors.hidden_tests import SUBMIT_CALL, HideHiddenTests, HideScoreEcho, ScoreHiddenTests
 from autograder.preprocessors.notes import AddGradingNotes, LimitOutputSize
 from autograder.preprocessors.restore import RestoreNotebook
+from autograder.preprocessors.sanitize import SanitizeStudentContent
 
 __all__ = ["AddGradingNotes", "AddModelAnswers", "DescribeQuestions", "Execute", "GetGrades", "HideHiddenTests",
            "HideScoreEcho", "LimitOutputSize", "RestoreNotebook", "SUBMIT_CALL", "SandboxedKernelManager",
-           "ScoreHiddenTests"]
+           "SanitizeStudentContent", "ScoreHiddenTests"]
