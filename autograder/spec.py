@@ -57,11 +57,15 @@ class Mistake:
     when: alternatively a predicate on the student's case record (a dict with
         "output", "error", "mutated"), for mistakes that are behaviours
         rather than values (inputs changed in place, a crash on big inputs).
+    hidden_only: why the visible self-checks are meant not to catch this
+        mistake (so that they do not become the answer key), or None when
+        the self-check of the function should (`autograder.self_checks`).
     """
 
     message: str
     variant: Callable | None = None
     when: Callable[[dict], bool] | None = None
+    hidden_only: str | None = None
 
 
 @dataclass(frozen=True)
