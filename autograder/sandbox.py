@@ -1,44 +1,98 @@
 """Starts a grading kernel inside limits: `python -m autograder.sandbox [options] -- KERNEL COMMAND`.
 
-Student code is untrusted. Before it runs, this wrapper
+Student code is untrusted. Before it runs, this wrapper puts in force every
+protection this system offers, each tried on its own:
 
-- sets resource limits: address space (`--memory`), size of any file written
-  (`--file-size`), no core dumps;
-- where Linux namespaces are available (root, or unprivileged user
-  namespaces), gives the kernel a private view of the file system: every path
-  given with `--hide` becomes an empty read-only folder (the master notebooks,
-  the sample submissions, the git history, the gradebook and other students'
-  work), the whole file system is read-only except the `--writable` folders
-  (the submission's own folder and a scratch folder), and the kernel runs in
-  its own process-id namespace, so it cannot see or signal the grader.
+- resource limits: address space (`--memory`), size of any file written
+  (`--file-size`), no core files;
+- with Linux namespaces (root, or unprivileged user namespaces):
+  - a private view of the file system: every path given with `--hide` becomes
+    an empty read-only folder (the master notebooks, the sample submissions,
+    the git history, the gradebook, other students' work and other kernels'
+    folders), everything is read-only except the `--writable` folders (the
+    submission's own folder and a scratch folder) and the folder of the
+    kernel's connection file (`--connection-file`), which is sealed read-only
+    once the kernel has bound its sockets there;
+  - a disk cap (`--disk` bytes): the writable folders become private copies
+    on one size-limited tmpfs (mounted at `--disk-root`), so what the kernel
+    writes in all of them together cannot exceed it; nothing it writes there
+    outlives the kernel;
+  - no network (`--no-network`): a network namespace of its own with no
+    interface up, so the kernel reaches neither 127.0.0.1 nor anything outside.
+    The kernel then talks to the grader through Unix sockets in the folder of
+    its connection file (Jupyter's IPC transport), which work across network
+    namespaces;
+  - process isolation: its own process-id namespace, so it can neither see
+    nor signal the grader;
+  - when run as root, the kernel keeps no capability, so it can undo none of
+    the above.
 
-Where namespaces are not available only the resource limits apply; the
-environment variable `OPTIMLAB_SANDBOX` tells the kernel (and the grader's
-tests) which protection is in force. This is not a container: see the README
+What is unavailable is skipped, never fatal: the environment variable
+`OPTIMLAB_SANDBOX` tells the kernel (and the grader's tests) what is in force,
+and `--report FILE` receives the same as JSON for the grader's notes
+(`autograder.preprocessors.execute`). This is not a container: see the README
 for what it does and does not defend against.
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
-import resource
+import shutil
 import signal
+import subprocess
 import sys
+import time
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID = 0x00020000, 0x10000000, 0x20000000
+try:
+    import resource
+except ImportError:  # Windows has no resource limits
+    resource = None
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x2, 0x4, 0x8
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 SYS_MOUNT_SETATTR = 442  # the same number on every architecture (unified syscall table)
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
-_libc = ctypes.CDLL(None, use_errno=True)
+NOT_SUPPORTED = "not supported on this system"
+
+# The protections, as the grading notes name them ("graded without a memory limit: ...").
+MEMORY = "a memory limit"
+FILE_SIZE = "a file size limit"
+NO_CORE = "the ban on core files"
+FILES = "a private file system"
+PROCESSES = "process isolation"
+NETWORK = "network isolation"
+DISK = "a disk cap"
+NO_CAPABILITIES = "dropping root's capabilities"
 
 
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+def _load_libc():
+    """The C library of this process, or None where ctypes cannot name it (Windows)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except (OSError, TypeError):
+        return None
+
+
+_libc = _load_libc()
+
+
+class Unsupported(Exception):
+    """A protection this system does not offer (a missing module, C function or system call)."""
+
+
+def _c_function(name: str):
+    """`name` from the C library; Unsupported where it has none (macOS has no `unshare`, `prctl`)."""
+    function = getattr(_libc, name, None) if _libc is not None else None
+    if function is None:
+        raise Unsupported(f"no {name}() in the C library")
+    return function
 
 
 def _check(result: int, what: str) -> None:
@@ -47,63 +101,200 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
+def why_not(action, *args) -> str | None:
+    """None if `action(*args)` succeeds, else why this system does not allow it, in words."""
+    try:
+        action(*args)
+    except Unsupported:
+        return NOT_SUPPORTED
+    except (OSError, ValueError) as err:  # refused: a limit above the maximum (macOS's RLIMIT_AS), EPERM, ...
+        return f"refused by this system ({getattr(err, 'strerror', None) or err})"
+    return None
+
+
+class Protections:
+    """What is in force, protection by protection: `missing` maps a protection to why it is not."""
+
+    def __init__(self) -> None:
+        self.applied: list[str] = []
+        self.missing: dict[str, str] = {}
+
+    def attempt(self, name: str, action, *args) -> bool:
+        """Runs `action(*args)`; records `name` as applied, or as missing with the reason."""
+        reason = why_not(action, *args)
+        if reason is None:
+            self.applied.append(name)
+        else:
+            self.missing[name] = reason
+        return reason is None
+
+    def skip(self, name: str, reason: str) -> None:
+        if name in self.applied:
+            self.applied.remove(name)
+        self.missing[name] = reason
+
+    def summary(self) -> str:
+        """The value of OPTIMLAB_SANDBOX: `complete (...)` or `partial: without X (why); ...`."""
+        if not self.missing:
+            return f"complete ({', '.join(self.applied)})"
+        return "partial: " + "; ".join(f"without {name} ({why})" for name, why in self.missing.items())
+
+    def as_json(self) -> dict:
+        return {"applied": self.applied, "missing": self.missing}
+
+
+# --- resource limits ---------------------------------------------------------------------------
+
+def _set_limit(which: str, value: int) -> None:
+    if resource is None or not hasattr(resource, which):
+        raise Unsupported(which)
+    # macOS refuses RLIMIT_AS ("current limit exceeds maximum limit"): a ValueError, recorded.
+    resource.setrlimit(getattr(resource, which), (value, value))
+
+
+def set_limits(protections: Protections, memory: int, file_size: int) -> None:
+    """Address-space and file-size limits and no core files, each on its own."""
+    if memory > 0:
+        protections.attempt(MEMORY, _set_limit, "RLIMIT_AS", memory)
+    if file_size > 0:
+        protections.attempt(FILE_SIZE, _set_limit, "RLIMIT_FSIZE", file_size)
+    protections.attempt(NO_CORE, _set_limit, "RLIMIT_CORE", 0)
+
+
+# --- namespaces --------------------------------------------------------------------------------
+
+def _unshare(flags: int, what: str) -> None:
+    _check(_c_function("unshare")(flags), f"unshare ({what})")
+
+
+def enter_user_namespace() -> None:
+    """An unprivileged user namespace mapping only our own ids (not needed as root)."""
+    uid, gid = os.getuid(), os.getgid()
+    _unshare(CLONE_NEWUSER, "user namespace")
+    with open("/proc/self/setgroups", "w") as f:
+        f.write("deny")
+    with open("/proc/self/uid_map", "w") as f:
+        f.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as f:
+        f.write(f"{gid} {gid} 1")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     enc = lambda s: None if s is None else s.encode()  # noqa: E731
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    _check(_c_function("mount")(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
 def _set_readonly(path: str, readonly: bool, recursive: bool) -> None:
     attr = _MountAttr(MOUNT_ATTR_RDONLY if readonly else 0, 0 if readonly else MOUNT_ATTR_RDONLY, 0, 0)
     flags = AT_RECURSIVE if recursive else 0
-    _check(_libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, ctypes.byref(attr),
-                         ctypes.sizeof(attr)), f"mount_setattr {path}")
+    _check(_c_function("syscall")(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(), flags, ctypes.byref(attr),
+                                  ctypes.sizeof(attr)), f"mount_setattr {path}")
 
 
-def set_limits(memory: int, file_size: int) -> None:
-    """Address-space and file-size limits; no core files."""
-    if memory > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    if file_size > 0:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _private_copies(held: dict[str, int], disk: int, disk_root: str) -> dict[str, str]:
+    """Copies of the held folders on one tmpfs of `disk` bytes: {folder: its copy}.
+
+    The tmpfs also caps the number of files (one per 4 KiB of the cap), since
+    empty files take memory but no space.
+    """
+    os.makedirs(disk_root, exist_ok=True)  # a no-op unless it was hidden
+    _mount("tmpfs", disk_root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk},nr_inodes={max(disk // 4096, 1024)},mode=700")
+    copies = {}
+    try:
+        for index, (path, fd) in enumerate(held.items()):
+            copies[path] = os.path.join(disk_root, str(index))
+            shutil.copytree(f"/proc/self/fd/{fd}", copies[path], symlinks=True)
+    except OSError:
+        _check(_c_function("umount2")(disk_root.encode(), 0), f"umount {disk_root}")
+        raise
+    return copies
 
 
-def enter_namespaces() -> None:
-    """New mount and pid namespaces (and a user namespace when not root)."""
-    uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWNS | CLONE_NEWPID | (0 if uid == 0 else CLONE_NEWUSER)
-    _check(_libc.unshare(flags), "unshare")
-    if flags & CLONE_NEWUSER:
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write(f"{uid} {uid} 1")
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"{gid} {gid} 1")
+def restrict_filesystem(protections: Protections, hide: list[str], writable: list[str], connection_dir: str | None,
+                        disk: int, disk_root: str | None, cwd: str) -> None:
+    """In the new mount namespace: `hide` emptied, everything read-only but `writable` and `connection_dir`.
 
-
-def restrict_filesystem(hide: list[str], writable: list[str], cwd: str) -> None:
-    """In the new mount namespace: `hide` emptied, everything read-only but `writable`."""
+    With a `disk` cap, the writable folders are private copies on one tmpfs
+    (the connection folder stays shared: the grader connects through it).
+    """
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     # A writable folder may lie inside a hidden one: hold it open to bind it back.
-    held = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in writable}
+    shared = [connection_dir] if connection_dir else []
+    held = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in writable + shared}
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", 0, "size=64k,mode=755")
         elif os.path.exists(path):
             _mount("/dev/null", path, None, MS_BIND)
-    for path, fd in held.items():
+    sources = {path: f"/proc/self/fd/{fd}" for path, fd in held.items()}
+    if disk > 0 and disk_root:
+        copied = {path: held[path] for path in writable}
+        protections.attempt(DISK, lambda: sources.update(_private_copies(copied, disk, disk_root)))
+    for path, source in sources.items():
         os.makedirs(path, exist_ok=True)  # a no-op unless it was hidden
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND)
+        _mount(source, path, None, MS_BIND)
+    for fd in held.values():
         os.close(fd)
     _set_readonly("/", True, recursive=True)
-    for path in writable:
+    for path in sources:
         _set_readonly(path, False, recursive=False)
     # The working directory still points into the mounts as they were: enter it again.
     os.chdir(cwd if os.path.isdir(cwd) else "/")
 
 
-def _run_as_init(command: list[str]) -> int:
+def drop_capabilities() -> None:
+    """No capability survives the exec of the kernel, even as root: it cannot unmount or leave anything."""
+    prctl = _c_function("prctl")
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for capability in range(last + 1):
+        _check(prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "drop capabilities")
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable, twice: all empty
+    _check(_c_function("capset")(header, data), "capset")
+    _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no new privileges")
+
+
+# --- running the kernel ------------------------------------------------------------------------
+
+def _socket_paths(connection_file: str) -> list[str]:
+    """The Unix sockets a kernel binds for the connection file (IPC transport), or [] for TCP."""
+    try:
+        with open(connection_file) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        return []
+    if info.get("transport") != "ipc":
+        return []
+    return [f"{info['ip']}-{port}" for key, port in info.items() if key.endswith("_port")]
+
+
+def _seal_when_bound(connection_file: str | None, child: int) -> None:
+    """Makes the connection folder read-only once the kernel has bound its sockets there.
+
+    Until then the kernel must create them; after, nothing more may be written
+    there (it is outside the disk cap). Returns early if the child exits.
+    """
+    sockets = _socket_paths(connection_file) if connection_file else []
+    if not sockets:
+        return
+    while not all(os.path.exists(p) for p in sockets):
+        if os.waitpid(child, os.WNOHANG)[0]:
+            return
+        time.sleep(0.01)
+    try:
+        _set_readonly(os.path.dirname(connection_file), True, recursive=False)
+    except (OSError, Unsupported):
+        pass  # the grader's budget check still measures that folder
+
+
+def _run_as_init(command: list[str], drop: bool, connection_file: str | None) -> int:
     """Forks the command as pid 1 of the new pid namespace and waits for it."""
     child = os.fork()
     if child == 0:
@@ -113,12 +304,15 @@ def _run_as_init(command: list[str]) -> int:
             # processes, and through /proc/<pid>/root its view of the file system.
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError:
-            os.environ["OPTIMLAB_SANDBOX"] = "namespaces, but the outer /proc is visible"
+            os.environ["OPTIMLAB_SANDBOX"] += "; the outer /proc is visible"
+        if drop:
+            drop_capabilities()  # checked by the parent before forking
         os.execvp(command[0], command)
     # SIGINT reaches the child through the process group; termination is forwarded.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda s, _f: os.kill(child, s))
+    _seal_when_bound(connection_file, child)
     while True:
         try:
             _, status = os.waitpid(child, 0)
@@ -128,35 +322,93 @@ def _run_as_init(command: list[str]) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+def can_wrap() -> bool:
+    """Whether a kernel can be started through this wrapper here.
+
+    The wrapper replaces itself with the kernel (exec), so the grader's handle
+    on the process is the kernel's; where there is no fork there is no such
+    exec either (Windows emulates it with a new process), and the grader
+    starts the kernel directly.
+    """
+    return hasattr(os, "fork")
+
+
+def requested(memory: int, file_size: int, no_network: bool, disk: int) -> list[str]:
+    """The protections a sandbox asked for these options tries."""
+    wanted = [MEMORY] * (memory > 0) + [FILE_SIZE] * (file_size > 0) + [NO_CORE, FILES, PROCESSES]
+    return wanted + [NETWORK] * no_network + [DISK] * (disk > 0)
+
+
+def apply(args, cwd: str) -> tuple[Protections, bool]:
+    """Puts every protection asked for by `args` in force that this system allows.
+
+    Returns them, and whether the command must run as init of a new pid namespace.
+    """
+    protections = Protections()
+    as_root = hasattr(os, "getuid") and os.getuid() == 0
+    refused = None if as_root else why_not(enter_user_namespace)
+    if refused is not None:  # no namespace at all
+        for name in [FILES, PROCESSES] + [NETWORK] * args.no_network + [DISK] * (args.disk > 0):
+            protections.skip(name, refused)
+    else:
+        connection_dir = os.path.dirname(os.path.abspath(args.connection_file)) if args.connection_file else None
+        disk_root = os.path.abspath(args.disk_root) if args.disk_root else None
+        if args.disk > 0 and not disk_root:
+            protections.skip(DISK, "no --disk-root to mount it on")
+        if not protections.attempt(FILES, lambda: (
+                _unshare(CLONE_NEWNS, "mount namespace"),
+                restrict_filesystem(protections, [os.path.abspath(p) for p in args.hide],
+                                    [os.path.abspath(p) for p in args.writable], connection_dir,
+                                    args.disk, disk_root, cwd))) and args.disk > 0:
+            protections.skip(DISK, protections.missing[FILES])
+        if args.no_network:
+            protections.attempt(NETWORK, _unshare, CLONE_NEWNET, "network namespace")
+        if hasattr(os, "fork"):
+            protections.attempt(PROCESSES, _unshare, CLONE_NEWPID, "pid namespace")
+        else:
+            protections.skip(PROCESSES, NOT_SUPPORTED)
+        if as_root and protections.applied:
+            # Checked here; the kernel's process drops them right before its exec.
+            protections.attempt(NO_CAPABILITIES, lambda: (_c_function("prctl"), _c_function("capset")))
+    set_limits(protections, args.memory, args.file_size)
+    return protections, PROCESSES in protections.applied
+
+
+def _exec(command: list[str]) -> int:
+    if can_wrap():
+        os.execvp(command[0], command)
+    return subprocess.call(command)  # no exec that keeps the process: wait for the command instead
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.sandbox")
     parser.add_argument("--memory", type=int, default=0, help="address-space limit in bytes (0: none)")
     parser.add_argument("--file-size", type=int, default=0, help="largest file the kernel may write, in bytes")
     parser.add_argument("--hide", action="append", default=[], help="a path the kernel must not see")
     parser.add_argument("--writable", action="append", default=[], help="a folder the kernel may write to")
+    parser.add_argument("--connection-file", help="the kernel's connection file: its folder holds the IPC sockets")
+    parser.add_argument("--no-network", action="store_true", help="a network namespace with no interface up")
+    parser.add_argument("--disk", type=int, default=0, help="bytes all writable folders may hold together (0: no cap)")
+    parser.add_argument("--disk-root", help="an empty folder to mount the capped tmpfs on")
+    parser.add_argument("--report", help="a JSON file to write what is in force into, before the kernel starts")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no kernel command given after --")
-    entered = False
-    try:
-        cwd = os.getcwd()
-        writable = [os.path.abspath(p) for p in args.writable]
-        for path in writable:
-            if not os.path.isdir(path):
-                raise FileNotFoundError(2, f"no folder {path}")
-        enter_namespaces()
-        entered = True
-        restrict_filesystem([os.path.abspath(p) for p in args.hide], writable, cwd)
-        os.environ["OPTIMLAB_SANDBOX"] = "namespaces"
-    except OSError as err:
-        os.environ["OPTIMLAB_SANDBOX"] = f"limits only ({err.strerror or err})"
-    set_limits(args.memory, args.file_size)
-    if entered:  # children are born in the new pid namespace: run the command as its init
-        return _run_as_init(command)
-    os.execvp(command[0], command)
-    return 1  # not reached
+    for path in args.writable:
+        if not os.path.isdir(path):
+            parser.error(f"no folder {path}")
+    protections, as_init = apply(args, os.getcwd())
+    os.environ["OPTIMLAB_SANDBOX"] = protections.summary()
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(protections.as_json(), f)
+    if as_init:  # children are born in the new pid namespace: run the command as its init
+        return _run_as_init(command, NO_CAPABILITIES in protections.applied, args.connection_file)
+    if NO_CAPABILITIES in protections.applied:
+        drop_capabilities()
+    return _exec(command)
 
 
 if __name__ == "__main__":

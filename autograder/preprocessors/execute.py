@@ -1,8 +1,12 @@
 """Executing a submission: a limited kernel, time limits, and a kernel that may die."""
 from __future__ import annotations
 
+import errno
+import getpass
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,23 +19,62 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute as NbgraderExecute
-from traitlets import Dict, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Integer, List, Unicode, default
 
-GIB = 2**30
+from autograder import sandbox
+
+GIB, MIB = 2**30, 2**20
 # Seconds a kernel gets to answer once a timed-out cell was interrupted. A
 # healthy kernel answers at once; one whose message loop the student broke
 # (builtins patched, KeyboardInterrupt swallowed) never does.
 RESPONSE_TIMEOUT = 10
+# Longest path of a Unix socket (108 bytes on Linux, 104 on macOS), with room for the "-N" suffix.
+MAX_SOCKET_PATH = 100
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel through `autograder.sandbox` with the given options."""
 
     sandbox_args = List(Unicode(), help="Options of `python -m autograder.sandbox`.")
+    wrapped = Bool(True, help="Whether the kernel is started through the sandbox (see `sandbox.can_wrap`).")
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
+        if not self.wrapped:
+            return command
         return [sys.executable, "-m", "autograder.sandbox", *self.sandbox_args, "--", *command]
+
+
+def kernels_folder() -> Path:
+    """The folder holding every grading kernel's own folder (sockets, scratch) of this user.
+
+    Every kernel gets it hidden but for its own folder: no kernel reaches
+    another's sockets or connection file.
+    """
+    folder = Path(tempfile.gettempdir()) / f"optimlab-kernels-{getpass.getuser()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def ipc_transport_available(socket_path: str) -> bool:
+    """Whether the kernel can talk to the grader over Unix sockets (Jupyter's IPC transport) at this path.
+
+    Python offers no Unix sockets on Windows, and a socket's path has a short maximum length.
+    """
+    import zmq
+
+    return hasattr(socket, "AF_UNIX") and zmq.has("ipc") and len(socket_path) <= MAX_SOCKET_PATH
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of the files under `folder` (symbolic links not followed), 0 if it is gone."""
+    total = 0
+    for path in folder.rglob("*") if folder.is_dir() else []:
+        try:
+            total += path.lstat().st_size
+        except OSError:  # removed meanwhile
+            pass
+    return total
 
 
 # Run in the kernel after a cell ran out of memory: IPython keeps the failed
@@ -70,13 +113,20 @@ class Execute(NbgraderExecute):
     Limits (each configurable, e.g. `c.Execute.notebook_timeout = 900`):
     `timeout` seconds per cell, `notebook_timeout` seconds for the whole
     notebook, `memory_limit` bytes of address space and `file_size_limit`
-    bytes per written file for the kernel. A cell over a limit gets an error
+    bytes per written file and `disk_limit` bytes written in all (its
+    submission folder and scratch folder together), and no network
+    (`isolate_network`). A cell over a limit gets an error
     output saying which; a kernel that dies (os._exit, a segfault) or a
     notebook out of time leaves the remaining cells unrun with that reason,
     and everything scored before stands; so does a kernel that no longer
     answers after a timed-out cell was interrupted, instead of costing the
     time limit once per remaining cell. Each limit hit is recorded, one
-    sentence each, in `resources["optimlab_limits"]`.
+    sentence each, in `resources["optimlab_limits"]`, after one sentence per
+    protection this system could not put in force (`autograder.sandbox`).
+
+    The kernel's own folder (`_kernel_dir`) holds `home/` (its HOME and
+    temporary folder), `ipc/` (its connection file, its Unix sockets and the
+    sandbox's report) and `disk/` (where the sandbox mounts the disk cap).
     """
 
     # One BLAS thread per kernel: parallel workers already use every core.
@@ -85,6 +135,10 @@ class Execute(NbgraderExecute):
     notebook_timeout = Integer(600, help="Seconds the whole notebook may run.").tag(config=True)
     memory_limit = Integer(4 * GIB, help="Address-space limit of the kernel in bytes (0: none).").tag(config=True)
     file_size_limit = Integer(GIB // 4, help="Largest file the kernel may write, in bytes.").tag(config=True)
+    disk_limit = Integer(GIB // 2, help="Bytes the kernel may write in all, in its submission folder and "
+                                        "scratch folder together (0: no cap).").tag(config=True)
+    isolate_network = Bool(True, help="Run the kernel without network (IPC transport in a network namespace) "
+                                      "where the system allows it.").tag(config=True)
     protected_paths = List(Unicode(), help="Paths the kernel must not see (master notebooks, gradebook, ...).")\
         .tag(config=True)
 
@@ -100,10 +154,20 @@ class Execute(NbgraderExecute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
+        ipc = self._kernel_dir / "ipc"
+        km.connection_file = str(ipc / "kernel.json")
+        no_network = self.isolate_network and ipc_transport_available(str(ipc / "kernel-1"))
+        if no_network:
+            km.transport, km.ip = "ipc", str(ipc / "kernel")
+        km.wrapped = sandbox.can_wrap()
         km.sandbox_args = [f"--memory={self.memory_limit}", f"--file-size={self.file_size_limit}",
-                           f"--writable={cwd}", f"--writable={self._scratch}",
-                           *(f"--hide={p}" for p in self.protected_paths)]
+                           f"--writable={self._cwd}", f"--writable={self._scratch}",
+                           f"--connection-file={km.connection_file}", f"--report={ipc / 'sandbox.json'}",
+                           f"--disk={self.disk_limit}", f"--disk-root={self._kernel_dir / 'disk'}",
+                           *(["--no-network"] if no_network else []),
+                           *(f"--hide={p}" for p in [*self.protected_paths, str(self._kernel_dir.parent)])]
+        if self.isolate_network and not no_network:
+            self._missing[sandbox.NETWORK] = sandbox.NOT_SUPPORTED
         return km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -113,7 +177,24 @@ class Execute(NbgraderExecute):
         # What the kernel process prints itself (start-up notices) is not notebook output.
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)
-        return await super().async_start_new_kernel(**kwargs)
+        if not sandbox.can_wrap():
+            kwargs["env"]["OPTIMLAB_SANDBOX"] = "partial: started without the sandbox (not supported on this system)"
+        started = await super().async_start_new_kernel(**kwargs)
+        self._note_missing_protections()
+        return started
+
+    def _note_missing_protections(self) -> None:
+        """One note per protection the sandbox could not put in force, from its report."""
+        report = self._kernel_dir / "ipc" / "sandbox.json"
+        if self.km.wrapped and report.exists():
+            self._missing.update(json.loads(report.read_text())["missing"])
+        elif not self.km.wrapped:
+            wanted = sandbox.requested(self.memory_limit, self.file_size_limit, self.isolate_network, self.disk_limit)
+            self._missing.update({name: sandbox.NOT_SUPPORTED for name in wanted})
+        for name, reason in self._missing.items():
+            if name == sandbox.DISK:
+                reason += f"; what it wrote was measured after each cell instead (at most {self._disk_mib()})"
+            self._note(f"graded without {name}: {reason}")
 
     # nbclient binds its synchronous twin to the base class's coroutine.
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -123,16 +204,22 @@ class Execute(NbgraderExecute):
         self._stopped: str | None = None
         self._cell_timeout = self.timeout
         self._deadline = time.monotonic() + self.notebook_timeout
-        self._scratch = tempfile.mkdtemp(prefix="optimlab-kernel-")
+        self._missing: dict[str, str] = {}
+        self._cwd = Path((resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
+        self._kernel_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=kernels_folder()))
+        self._scratch = self._kernel_dir / "home"
+        for folder in (self._scratch, self._kernel_dir / "ipc"):
+            folder.mkdir()
         for font_list in font_cache_files():
             shutil.copy(font_list, self._scratch)
+        self._before = set(self._written_folders()[0].rglob("*"))  # the submission's own files
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:  # died while starting or shutting down
             self._note("the kernel died outside any cell; nothing after that point ran")
         finally:
             self.timeout = self._cell_timeout
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            shutil.rmtree(self._kernel_dir, ignore_errors=True)
         resources["optimlab_limits"] = self._limits
         return nb, resources
 
@@ -172,7 +259,32 @@ class Execute(NbgraderExecute):
         if timed_out and not self._responds():
             self._stop(f"the kernel stopped responding after cell {index} was interrupted; "
                        "the cells after it did not run")
+        if self._stopped is None and sandbox.DISK in self._missing and self._over_disk_budget():
+            self._stop(f"after cell {index} the kernel had written more than the disk cap "
+                       f"({self._disk_mib()}); what it wrote was removed and the cells after it did not run")
+            self._remove_written()
         return cell, resources
+
+    def _disk_mib(self) -> str:
+        return f"{self.disk_limit / MIB:g} MiB"
+
+    def _written_folders(self) -> list[Path]:
+        """Where the kernel may write: its submission folder, its scratch folder, its socket folder."""
+        return [self._cwd, self._scratch, self._kernel_dir / "ipc"]
+
+    def _over_disk_budget(self) -> bool:
+        """Whether the kernel's folders hold more than `disk_limit` bytes (where no tmpfs caps them)."""
+        return self.disk_limit > 0 and sum(folder_size(f) for f in self._written_folders()) > self.disk_limit
+
+    def _remove_written(self) -> None:
+        """Removes every file the kernel added to the submission folder, and its scratch files."""
+        for path in sorted(set(self._cwd.rglob("*")) - self._before, reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        for path in self._scratch.iterdir():
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
     def _record_limits(self, cell, index: int, timed_out: bool) -> bool:
         """Notes the limits a cell hit: its run time, or an error output that shows it.
@@ -189,6 +301,12 @@ class Execute(NbgraderExecute):
         if "MemoryError" in enames:
             self._note(f"cell {index} ran out of memory (the limit is {self.memory_limit / GIB:g} GiB)")
             self._release_memory()
+        evalues = " ".join(str(o.get("evalue", "")) for o in cell.get("outputs", []) if o.get("output_type") == "error")
+        if f"[Errno {errno.ENOSPC}]" in evalues:
+            self._note(f"cell {index} ran out of disk space (the kernel may write {self._disk_mib()} in all)")
+        if f"[Errno {errno.EFBIG}]" in evalues:
+            self._note(f"cell {index} tried to write a file larger than the limit "
+                       f"({self.file_size_limit / MIB:g} MiB)")
         return timed_out
 
     def _responds(self) -> bool:
