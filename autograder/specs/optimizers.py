@@ -280,6 +280,18 @@ def adagrad_forgets_sum(w, dw, config=None):
     return next_w, config
 
 
+def adagrad_without_epsilon(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    grad_squared = config.get("grad_squared", xp.zeros_like(w)) + dw * dw
+    config["grad_squared"] = grad_squared
+    next_w = w - config["learning_rate"] * dw / xp.sqrt(grad_squared)
+    return next_w, config
+
+
 def saved_grad_squared(rng, shape):
     return {"grad_squared": rng.uniform(0.5, 2.0, size=shape)}
 
@@ -302,6 +314,8 @@ ADAGRAD_MISTAKES = (
             variant=adagrad_epsilon_inside),
     Mistake("grad_squared is not saved in config, so the sum restarts at every step: "
             "store it with config['grad_squared'] = grad_squared.", variant=adagrad_forgets_sum),
+    Mistake("epsilon is missing: divide by sqrt(grad_squared) + epsilon (it matters when the gradients "
+            "are as small as epsilon, and it avoids dividing by 0).", variant=adagrad_without_epsilon),
 )
 
 
@@ -351,6 +365,20 @@ def rmsprop_not_leaky(w, dw, config=None):
     return next_w, config
 
 
+def rmsprop_without_epsilon(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    decay = config["decay_rate"]
+    grad_squared = decay * config.get("grad_squared", xp.zeros_like(w)) + (1 - decay) * dw * dw
+    config["grad_squared"] = grad_squared
+    next_w = w - config["learning_rate"] * dw / xp.sqrt(grad_squared)
+    return next_w, config
+
+
 RMSPROP_CASES = (
     rule_case(RMSPROP_KEYS, (5,), 8, {"learning_rate": 0.01, "decay_rate": 0.99, "epsilon": 1e-8}),
     rule_case(RMSPROP_KEYS, (4, 3), 6, {"learning_rate": 0.1, "decay_rate": 0.5, "epsilon": 1e-8}, scale=10.0),
@@ -368,6 +396,8 @@ RMSPROP_MISTAKES = (
             variant=rmsprop_epsilon_inside),
     Mistake("the squared gradients are summed without decay (that is AdaGrad): RMSProp keeps a leaky "
             "average, decay_rate * grad_squared + (1 - decay_rate) * dw * dw.", variant=rmsprop_not_leaky),
+    Mistake("epsilon is missing: divide by sqrt(grad_squared) + epsilon (it matters when the gradients "
+            "are as small as epsilon, and it avoids dividing by 0).", variant=rmsprop_without_epsilon),
 )
 
 
@@ -451,6 +481,24 @@ def adam_epsilon_before_correction(w, dw, config=None):
     return next_w, config
 
 
+def adam_without_epsilon(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", xp.zeros_like(w)) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", xp.zeros_like(w)) + (1 - config["beta2"]) * dw * dw
+    config.update(m=m, v=v, t=t)
+    m_hat = m / (1 - config["beta1"] ** t)
+    v_hat = v / (1 - config["beta2"] ** t)
+    next_w = w - config["learning_rate"] * m_hat / xp.sqrt(v_hat)
+    return next_w, config
+
+
 def saved_moments(rng, shape):
     return {"m": 0.1 * rng.standard_normal(shape), "v": rng.uniform(0.01, 0.1, size=shape), "t": 10}
 
@@ -482,6 +530,8 @@ ADAM_MISTAKES = (
     Mistake("epsilon is inside the square root: divide by sqrt(v_hat) + epsilon.", variant=adam_epsilon_inside),
     Mistake("epsilon is added to sqrt(v) before the bias correction (the paper's 'efficient' form): in this "
             "course it is added to sqrt(v_hat), as PyTorch does.", variant=adam_epsilon_before_correction),
+    Mistake("epsilon is missing: divide by sqrt(v_hat) + epsilon (it matters when the gradients are as "
+            "small as epsilon, and it avoids dividing by 0).", variant=adam_without_epsilon),
 )
 
 
