@@ -9,7 +9,7 @@
     optimlab-grade handout [ASSIGNMENT ...] --out DIR
                                                 write the student edition into DIR and DIR.zip
 
-Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib.
+Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib, --disk-mib.
 
 Every user error ends in one sentence on stderr and exit status 1.
 """
@@ -53,7 +53,7 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, ar
         raise SubmissionError(f"No submissions (.ipynb or .zip) were found in {source}.")
     unknown = [s for s in subs if not s.assignment]
     limits = course.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                           memory_limit=int(args.memory_gib * 2**30))
+                           memory_limit=int(args.memory_gib * 2**30), disk_limit=args.disk_mib * 2**20)
     results = grade_all(subs, course_dir, workers=args.workers, limits=limits)
     elapsed = time.perf_counter() - start
     print(grade_table(results))
@@ -158,6 +158,9 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
                         help=f"seconds a whole notebook may run (default {defaults.notebook_timeout})")
     parser.add_argument("--memory-gib", type=float, default=defaults.memory_limit / 2**30,
                         help=f"memory limit of a grading kernel in GiB (default {defaults.memory_limit / 2**30:g})")
+    parser.add_argument("--disk-mib", type=int, default=defaults.disk_limit // 2**20,
+                        help="MiB a grading kernel may write in all, in its submission and scratch folders "
+                             f"(default {defaults.disk_limit // 2**20})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ class Limits:
     cell_timeout: int = 120           # seconds one cell may run before it is interrupted
     notebook_timeout: int = 600       # seconds the whole notebook may run
     memory_limit: int = 4 * 2**30     # bytes of address space of the kernel
+    disk_limit: int = 2**29           # bytes the kernel may write in all (submission and scratch folders)
 
 
 def assignment_ids() -> list[str]:
@@ -82,6 +83,7 @@ def configure(c: Config, course_dir: Path = REPO_ROOT, release_dir: Path = ASSIG
     c.Execute.raise_on_iopub_timeout = False  # late output of a busy kernel is not a failure
     c.Execute.notebook_timeout = limits.notebook_timeout
     c.Execute.memory_limit = limits.memory_limit
+    c.Execute.disk_limit = limits.disk_limit
     c.Execute.protected_paths = [str(p) for p in protected_paths(course_dir)]
     c.Autograde.sanitize_preprocessors = [
         "autograder.preprocessors.RestoreNotebook",
