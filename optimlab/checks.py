@@ -80,6 +80,27 @@ def check_rel_error(label: str, got, expected, max_rel: float = 1e-7, hint: str 
     print(f"PASS {label}: relative error {err:.2e}")
 
 
+def check_unchanged(label: str, array, original, hint: str = "") -> None:
+    """Passes when `array` still holds the values of `original`, a copy taken before a call.
+
+    A function that writes into an array it was given (`w -= ...`, `x[...] = ...`)
+    changes the caller's data; the FAIL calls it an in-place write and names an
+    entry that changed. NaN counts as equal to NaN.
+    """
+    now, before = np.asarray(array), np.asarray(original)
+    if now.shape != before.shape:
+        raise AssertionError(f"FAIL {label}: its shape changed in place from {before.shape} to {now.shape}. "
+                             f"{hint}".rstrip())
+    changed = ~((now == before) | (np.isnan(now) & np.isnan(before))) if now.dtype.kind == "f" else now != before
+    if np.any(changed):
+        index = np.unravel_index(int(np.argmax(changed)), now.shape)
+        where = f" [{', '.join(str(int(i)) for i in index)}]" if now.ndim else ""
+        yours, was = _fmt_pair(now[index], before[index])
+        raise AssertionError(f"FAIL {label}: it was changed in place ({int(np.sum(changed))} of {now.size} "
+                             f"entries; entry{where} is now {yours}, was {was}). {hint}".rstrip())
+    print(f"PASS {label}")
+
+
 def check_true(label: str, condition: bool, hint: str = "") -> None:
     """Passes when `condition` holds."""
     if not condition:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from optimlab.checks import check_close, check_rel_error, check_true
+from optimlab.checks import check_close, check_rel_error, check_true, check_unchanged
 
 
 def test_pass_prints_both_numbers(capsys):
@@ -52,3 +52,24 @@ def test_a_fail_names_the_worst_entry():
     with pytest.raises(AssertionError) as info:
         check_rel_error("grad", got, np.ones((2, 2)))
     assert "relative error 3.33e-01 > 1e-07; worst entry [1, 1]: yours 0.5, expected 1" in str(info.value)
+
+
+def test_unchanged_passes_on_a_copy_and_treats_nan_as_equal(capsys):
+    w = np.array([1.0, np.nan, 3.0])
+    check_unchanged("w is left unchanged", w, w.copy())
+    assert capsys.readouterr().out == "PASS w is left unchanged\n"
+
+
+def test_an_in_place_write_is_called_one_and_located():
+    w = np.array([[1.0, 2.0], [3.0, 4.0]])
+    before = w.copy()
+    w -= np.array([[0.0, 0.0], [0.0, 0.1]])   # what `w -= lr * dw` does to the caller's array
+    with pytest.raises(AssertionError) as info:
+        check_unchanged("adam leaves w unchanged", w, before, "Return a new array.")
+    assert str(info.value) == ("FAIL adam leaves w unchanged: it was changed in place (1 of 4 entries; "
+                               "entry [1, 1] is now 3.9, was 4). Return a new array.")
+
+
+def test_an_in_place_resize_is_a_fail_too():
+    with pytest.raises(AssertionError, match="shape changed in place from \\(3,\\) to \\(2,\\)"):
+        check_unchanged("x", np.ones(2), np.ones(3))
