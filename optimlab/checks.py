@@ -101,6 +101,24 @@ def check_unchanged(label: str, array, original, hint: str = "") -> None:
     print(f"PASS {label}")
 
 
+def check_leaves_inputs(name: str, fn, inputs: dict, *rest):
+    """Calls `fn(*inputs.values(), *rest)` and checks that it left every array of `inputs` as it was.
+
+    name: the function's name, for the labels ("adam leaves w unchanged").
+    inputs: {argument name: array}, the first positional arguments in order;
+        arrays made for this call only, so that nothing else sees a write.
+    rest: the remaining positional arguments.
+    Returns what `fn` returned, for further checks.
+    """
+    before = {key: np.array(value, copy=True) for key, value in inputs.items()}
+    out = fn(*inputs.values(), *rest)
+    for key, value in inputs.items():
+        check_unchanged(f"{name} leaves {key} unchanged", value, before[key],
+                        f"Compute a new array instead of writing into {key} ({key} -= ..., {key} *= ..., "
+                        f"{key}[...] = ...): the caller may still need {key}.")
+    return out
+
+
 def check_true(label: str, condition: bool, hint: str = "") -> None:
     """Passes when `condition` holds."""
     if not condition:

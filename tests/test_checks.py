@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from optimlab.checks import check_close, check_rel_error, check_true, check_unchanged
+from optimlab.checks import check_close, check_leaves_inputs, check_rel_error, check_true, check_unchanged
 
 
 def test_pass_prints_both_numbers(capsys):
@@ -73,3 +73,20 @@ def test_an_in_place_write_is_called_one_and_located():
 def test_an_in_place_resize_is_a_fail_too():
     with pytest.raises(AssertionError, match="shape changed in place from \\(3,\\) to \\(2,\\)"):
         check_unchanged("x", np.ones(2), np.ones(3))
+
+
+def test_leaves_inputs_returns_the_result_and_names_the_argument_written(capsys):
+    def sgd(w, dw, config):
+        return w - config["learning_rate"] * dw, config
+
+    def sgd_in_place(w, dw, config):
+        w -= config["learning_rate"] * dw
+        return w, config
+
+    out = check_leaves_inputs("sgd", sgd, {"w": np.ones(2), "dw": np.ones(2)}, {"learning_rate": 0.5})
+    assert np.array_equal(out[0], [0.5, 0.5])
+    assert capsys.readouterr().out == "PASS sgd leaves w unchanged\nPASS sgd leaves dw unchanged\n"
+    with pytest.raises(AssertionError) as info:
+        check_leaves_inputs("sgd", sgd_in_place, {"w": np.ones(2), "dw": np.ones(2)}, {"learning_rate": 0.5})
+    assert str(info.value).startswith("FAIL sgd leaves w unchanged: it was changed in place (2 of 2 entries; "
+                                      "entry [0] is now 0.5, was 1). Compute a new array instead of writing into w")
