@@ -1,7 +1,7 @@
 """`optimlab-grade`: release assignments, grade submissions, run the demo.
 
     optimlab-grade release [ASSIGNMENT ...]     rebuild assignments/, sample submissions, adversarial corpus
-    optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR] [--workers N]
+    optimlab-grade grade SOURCE [--assignment A] [--course-dir DIR] [--workers N | --scheduler ADDRESS]
                                                 grade a folder of submissions, or one notebook
     optimlab-grade report [--course-dir DIR]    grade table, CSV and summary from the gradebook,
                                                 with the written answers graded since
@@ -9,7 +9,7 @@
     optimlab-grade handout [ASSIGNMENT ...] --out DIR
                                                 write the student edition into DIR and DIR.zip
 
-Grading options: --workers, --cell-timeout, --notebook-timeout, --memory-gib, --disk-mib.
+Grading options: --workers, --scheduler, --cell-timeout, --notebook-timeout, --memory-gib, --disk-mib.
 
 Every user error ends in one sentence on stderr and exit status 1.
 """
@@ -54,12 +54,13 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, ar
     unknown = [s for s in subs if not s.assignment]
     limits = course.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                            memory_limit=int(args.memory_gib * 2**30), disk_limit=args.disk_mib * 2**20)
-    results = grade_all(subs, course_dir, workers=args.workers, limits=limits)
+    results = grade_all(subs, course_dir, workers=args.workers, limits=limits, scheduler=args.scheduler)
     elapsed = time.perf_counter() - start
     print(grade_table(results))
     for s in unknown:
         print(f"not graded: {s.path}: {s.problem}")
-    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s with {args.workers} worker(s) "
+    where = f"on the Dask cluster at {args.scheduler}" if args.scheduler else f"with {args.workers} worker(s)"
+    print(f"\n{len(results)} submissions graded in {elapsed:.1f} s {where} "
           f"({elapsed / max(len(results), 1):.1f} s per notebook).")
     # The CSV and the summary cover the whole class, not just this batch.
     _write_class_reports(gradebook_results(course_dir), course_dir)
@@ -152,6 +153,9 @@ def _grading_options(parser: argparse.ArgumentParser) -> None:
     defaults = course.Limits()
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="notebooks graded at once, each in its own process (default: the number of cores)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the workers of the Dask cluster whose scheduler is at ADDRESS "
+                             "(e.g. tcp://10.0.0.5:8786) instead of local processes; --workers is then ignored")
     parser.add_argument("--cell-timeout", type=int, default=defaults.cell_timeout,
                         help=f"seconds a cell may run (default {defaults.cell_timeout})")
     parser.add_argument("--notebook-timeout", type=int, default=defaults.notebook_timeout,

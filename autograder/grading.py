@@ -1,38 +1,41 @@
-"""The instructor pipeline: release, autograde, feedback.
+"""The instructor pipeline: release, autograde, feedback, for a whole folder of submissions.
 
 Each step is nbgrader's own (`NbGraderAPI`) run with the course configuration
 of `autograder.course`, so plain `nbgrader` commands and `optimlab-grade` do
-exactly the same thing; this module strings the steps together for a whole
-folder of submissions, in parallel worker processes.
+exactly the same thing. Grading one submission is `autograder.core.grade_submission`,
+a job that runs in a private scratch course anywhere; this module is the
+coordinator: it finds the submissions, sends the jobs to an executor (this
+process, a local process pool, or a Dask cluster: `executors`), and records each
+result in the course folder as it comes back.
 
-Why the gradebook survives anything: every submission is graded by nbgrader
-in its own transactions on one SQLite file (writers wait for each other), a
-submission is recorded under its (student, assignment) key and replaced, never
-added twice, and a grader killed mid-batch leaves only whole submissions
-behind; rerunning the batch grades everything again to the same result.
+Why the gradebook survives anything: only the coordinator opens the course's
+gradebook (the jobs have their own, in their scratch folders), so no SQLite file
+is ever written by two processes. A result is recorded in a fixed order: its
+files first, each folder swapped in whole (`autograded/`, `feedback/`), then the
+gradebook in one transaction through nbgrader's own API, under the submission's
+(student, assignment) key, replaced and never added twice. A coordinator killed
+at any point leaves whole grades behind (at worst new files beside the previous
+grade), and rerunning the batch grades everything not older than the gradebook's
+submission again, to the same result. A job lost with a worker (a killed process,
+a lost machine) is run again elsewhere by the executor.
 """
 from __future__ import annotations
 
-import logging
-import multiprocessing
-import os
 import shutil
-import sys
-import tempfile
-import warnings
-from concurrent.futures import ProcessPoolExecutor
+import uuid
+from concurrent.futures import Executor, Future, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 
 from autograder.collect import Submission, place
-from autograder.course import ASSIGNMENTS, REPO_ROOT, Limits, nbgrader_config, notebook_name
-
-
-class GradingError(Exception):
-    """A step of the pipeline failed for a reason the instructor must fix."""
+# commands_on_path and release are part of this module's interface (the command line, benchmarks, tests).
+from autograder.core import (GradingError, Graded, Job, commands_on_path, gradebook, grade_submission,  # noqa: F401
+                             register, release)
+from autograder.course import REPO_ROOT, Limits, nbgrader_config, notebook_name, protected_paths
+from autograder.executors import InProcess, executor
 
 
 @dataclass
@@ -50,85 +53,6 @@ class Result:
     notes: list[str] = field(default_factory=list)    # limits the notebook hit and other remarks, one sentence each
 
 
-def commands_on_path() -> None:
-    """Puts this interpreter's scripts folder on PATH.
-
-    nbgrader runs the `alembic` command by name when it creates a gradebook, so
-    it must be found even when the virtual environment is not activated.
-    """
-    scripts = str(Path(sys.executable).parent)
-    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
-@lru_cache(maxsize=None)
-def _alembic_head() -> str:
-    """The newest revision of nbgrader's gradebook schema, read in this process.
-
-    nbgrader stamps every gradebook it creates with it, and asks a separate
-    `alembic heads` process for it each time, which takes seconds.
-    """
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-    from nbgrader.dbutil import ALEMBIC_DIR
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", ALEMBIC_DIR)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
-def _stamp_gradebooks_in_process() -> None:
-    """New gradebooks get their schema revision from `_alembic_head`, not from a subprocess."""
-    import nbgrader.api
-
-    nbgrader.api.get_alembic_version = _alembic_head
-
-
-def _api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Limits()):
-    from nbgrader.apps import NbGraderAPI
-    from sqlalchemy.exc import SAWarning
-
-    commands_on_path()
-    _stamp_gradebooks_in_process()
-    # nbgrader's own gradebook code triggers these on every submission; they are not ours to fix.
-    warnings.filterwarnings("ignore", category=SAWarning)
-    api = NbGraderAPI(config=nbgrader_config(course_dir, release_dir, limits))
-    api.log.setLevel(logging.ERROR)
-    return api
-
-
-def _gradebook(course_dir: Path):
-    from nbgrader.api import Gradebook
-
-    _stamp_gradebooks_in_process()
-    config = nbgrader_config(course_dir)
-    return Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id)
-
-
-def _checked(result: dict, what: str) -> None:
-    if not result.get("success"):
-        detail = (result.get("error") or result.get("log") or "").strip().splitlines()
-        raise GradingError(f"{what} failed: {detail[-1] if detail else 'no details'}")
-
-
-def release(assignments: list[str], course_dir: Path, release_dir: Path = ASSIGNMENTS) -> None:
-    """Generates the student version of each assignment into `release_dir`.
-
-    This also records the assignment (its cells, points and checksums) in the
-    course's gradebook, which autograding needs.
-    """
-    api = _api(course_dir, release_dir)
-    for assignment in assignments:
-        _checked(api.generate_assignment(assignment, force=True, create=True),
-                 f"Releasing {assignment}")
-
-
-def register(assignments: list[str], course_dir: Path) -> None:
-    """Records the assignments in the gradebook of `course_dir` without touching assignments/."""
-    with tempfile.TemporaryDirectory() as scratch:
-        release(assignments, course_dir, Path(scratch))
-
-
 def _problem_file(course_dir: Path, student: str, assignment: str) -> Path:
     """Where the sentence of a submission that could not be graded is kept, beside its zero."""
     return course_dir / "autograded" / student / assignment / "problem.txt"
@@ -140,7 +64,7 @@ def _read_result(course_dir: Path, student: str, assignment: str) -> Result:
 
     problem = _problem_file(course_dir, student, assignment)
     result = Result(student, assignment, problem=problem.read_text().strip() if problem.exists() else None)
-    with _gradebook(course_dir) as gb:
+    with gradebook(course_dir) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -164,14 +88,99 @@ def gradebook_results(course_dir: Path) -> list[Result]:
     course_dir = Path(course_dir).resolve()
     if not (course_dir / "gradebook.db").exists():
         raise GradingError(f"There is no gradebook in {course_dir}: grade the submissions first.")
-    with _gradebook(course_dir) as gb:
+    with gradebook(course_dir) as gb:
         keys = [(s.student.id, a.name) for a in gb.assignments for s in a.submissions]
     return [_read_result(course_dir, student, assignment) for student, assignment in keys]
 
 
-def _record_zero(course_dir: Path, sub: Submission) -> None:
-    """Records a submission that could not be graded with zero points, replacing any earlier grade."""
-    with _gradebook(course_dir) as gb:
+@contextmanager
+def _one_transaction(gb):
+    """The block's gradebook changes are committed together at its end, or not at all.
+
+    nbgrader's `Gradebook` methods commit after every call; inside the block
+    those commits only flush, so a coordinator killed halfway through recording
+    a submission leaves the gradebook as it was before.
+    """
+    commit = gb.db.commit
+    gb.db.commit = gb.db.flush
+    try:
+        yield gb
+    except BaseException:
+        gb.db.rollback()
+        raise
+    finally:
+        del gb.db.commit
+    commit()
+
+
+def _swap_in(folder: Path, files: dict[str, bytes]) -> None:
+    """Replaces `folder` by one holding exactly `files` (name -> bytes), never a half-written one.
+
+    The new folder is written beside it and renamed into place; an interrupted
+    swap leaves the old folder, or none, plus a hidden leftover.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    new, old = folder.with_name(f".{folder.name}.new-{tag}"), folder.with_name(f".{folder.name}.old-{tag}")
+    new.mkdir()
+    for name, data in files.items():
+        (new / name).write_bytes(data)
+    if folder.exists():
+        folder.rename(old)
+    new.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _record_late_penalties(gb, submission, course_dir: Path) -> None:
+    """Sets each notebook's late penalty as nbgrader's AssignLatePenalties does, against the due
+    date and extension in this gradebook (a job's scratch gradebook knows neither)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    late = AssignLatePenalties(config=nbgrader_config(course_dir))
+    late.init_plugin()
+    gb.db.flush()
+    gb.db.refresh(submission)  # its lateness and scores are SQL expressions of what was just written
+    for notebook in submission.notebooks:
+        gb.db.refresh(notebook)
+        notebook.late_submission_penalty = None
+        if submission.total_seconds_late > 0:
+            penalty = late.plugin_inst.late_submission_penalty(submission.student.id, notebook.score,
+                                                               submission.total_seconds_late)
+            if penalty is not None:
+                notebook.late_submission_penalty = late._check_late_penalty(notebook, penalty)
+
+
+def record(course_dir: Path, graded: Graded) -> None:
+    """Writes a graded submission into the course: its files, then its gradebook entry.
+
+    The gradebook ends exactly as nbgrader's `autograde` leaves it: the student
+    and the submission (with its timestamp) created or updated, every grade
+    cell's auto score, comment and late penalty set as SaveAutoGrades and
+    AssignLatePenalties set them, and grades given by hand kept (and marked for
+    review, as nbgrader marks them).
+    """
+    student, assignment = graded.student, graded.assignment
+    _swap_in(course_dir / "autograded" / student / assignment, graded.autograded)
+    _swap_in(course_dir / "feedback" / student / assignment, graded.feedback)
+    with gradebook(course_dir) as gb, _one_transaction(gb):
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student, timestamp=graded.timestamp)
+        for cell in graded.grades:
+            grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, student)
+            grade.auto_score = cell.auto_score
+            # SaveAutoGrades' rule: a grade given by hand, or a cell the autograder cannot score, needs a grader.
+            grade.needs_manual_grade = grade.manual_score is not None or cell.auto_score is None
+        for cell in graded.comments:
+            gb.find_comment(cell.cell, cell.notebook, assignment, student).auto_comment = cell.auto_comment
+        _record_late_penalties(gb, submission, course_dir)
+
+
+def _record_zero(course_dir: Path, sub: Submission, problem: str) -> None:
+    """Records a submission that could not be graded with zero points and its sentence,
+    replacing any earlier grade and its files."""
+    _swap_in(course_dir / "autograded" / sub.student / sub.assignment, {"problem.txt": f"{problem}\n".encode()})
+    shutil.rmtree(course_dir / "feedback" / sub.student / sub.assignment, ignore_errors=True)
+    with gradebook(course_dir) as gb, _one_transaction(gb):
         gb.update_or_create_student(sub.student)
         submission = gb.update_or_create_submission(sub.assignment, sub.student, timestamp=sub.timestamp)
         for notebook in submission.notebooks:
@@ -179,40 +188,71 @@ def _record_zero(course_dir: Path, sub: Submission) -> None:
                 grade.auto_score = 0
                 grade.manual_score = None
                 grade.needs_manual_grade = False
-        gb.db.commit()
-    for step in ("autograded", "feedback"):  # no stale files of an earlier submission
-        shutil.rmtree(course_dir / step / sub.student / sub.assignment, ignore_errors=True)
-    problem = _problem_file(course_dir, sub.student, sub.assignment)
-    problem.parent.mkdir(parents=True, exist_ok=True)
-    problem.write_text(sub.problem + "\n")
 
 
 def graded_timestamp(course_dir: Path, sub: Submission):
     """When the submission already in the gradebook was handed in, or None."""
     from nbgrader.api import MissingEntry
 
-    with _gradebook(course_dir) as gb:
+    with gradebook(course_dir) as gb:
         try:
             return gb.find_submission(sub.assignment, sub.student).timestamp
         except MissingEntry:
             return None
 
 
-def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Result:
-    """Autogrades one submission and writes its feedback; never raises for a bad submission."""
-    place(sub, course_dir)
-    _problem_file(course_dir, sub.student, sub.assignment).unlink(missing_ok=True)
-    if sub.problem is None:
-        api = _api(course_dir, limits=limits)
-        outcome = api.autograde(sub.assignment, sub.student, force=True, create=True)
-        if not outcome.get("success"):
-            lines = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-            sub.problem = f"Autograding failed: {lines[-1] if lines else 'no details'}"
-        else:
-            api.generate_feedback(sub.assignment, sub.student, force=True)
+def _job(sub: Submission, course_dir: Path, limits: Limits) -> Job | None:
+    """Puts the submission into the course's submitted/ folder and returns its grading job,
+    or None when it cannot be read (`sub.problem` then says why)."""
+    folder = place(sub, course_dir)
     if sub.problem is not None:
-        _record_zero(course_dir, sub)
-    return _read_result(course_dir, sub.student, sub.assignment)
+        return None
+    notebook = (folder / notebook_name(sub.assignment)).read_bytes()
+    # On this machine the kernel must not see the course's grading state either.
+    hidden = tuple(str(p) for p in protected_paths(course_dir))
+    return Job(sub.student, sub.assignment, notebook, sub.timestamp, limits, hidden)
+
+
+def _received(future: Future, sub: Submission) -> Graded:
+    """The job's result; a worker that could not run it ends the batch with one sentence."""
+    try:
+        return future.result()
+    except GradingError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever a remote worker raised, said in one sentence
+        raise GradingError(
+            f"A grading worker failed on the submission of {sub.student} for {sub.assignment} "
+            f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'no details'}); "
+            "every worker needs the course installed with its dependencies (pip install -e <course>).") from err
+
+
+def grade_batch(todo: list[Submission], course_dir: Path, limits: Limits, pool: Executor) -> list[Result]:
+    """Grades `todo` with the executor `pool`, recording each result as soon as it comes back."""
+    pending: dict[Future, Submission] = {}
+    for sub in todo:
+        job = _job(sub, course_dir, limits)
+        if job is None:
+            _record_zero(course_dir, sub, sub.problem)
+        else:
+            pending[pool.submit(grade_submission, job)] = sub
+    try:
+        for future in as_completed(pending):
+            sub = pending[future]
+            graded = _received(future, sub)
+            if graded.problem is None:
+                record(course_dir, graded)
+            else:
+                _record_zero(course_dir, sub, graded.problem)
+    finally:
+        for future in pending:
+            future.cancel()
+    return [_read_result(course_dir, sub.student, sub.assignment) for sub in todo]
+
+
+def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Result:
+    """Autogrades one submission in this process and records it; never raises for a bad submission."""
+    [result] = grade_batch([sub], Path(course_dir).resolve(), limits, InProcess())
+    return result
 
 
 def write_course_config(course_dir: Path) -> None:
@@ -235,36 +275,6 @@ def _latest(subs: list[Submission]) -> list[Submission]:
     return list(latest.values())
 
 
-def _worker_init(assignments: list[str]) -> None:
-    """Quiet logs, and everything grading `assignments` loads once per process, loaded now.
-
-    Workers start while the parent records the assignments in the gradebook,
-    so these imports and references cost no time of their own.
-    """
-    logging.disable(logging.WARNING)
-    from nbgrader.apps import NbGraderAPI  # noqa: F401
-    from autograder.preprocessors.execute import font_cache_files
-    from autograder.reference import load_reference
-    from autograder.specs import load_spec
-
-    font_cache_files()
-    for assignment in assignments:
-        try:
-            load_reference(assignment)
-            load_spec(assignment)
-        except Exception:  # noqa: BLE001 - only a head start: grading reports the same error where it always did
-            pass
-
-
-def _start_workers(workers: int, assignments: list[str]) -> ProcessPoolExecutor:
-    """A pool of `workers` processes, already starting (spawned: no state shared with the parent)."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(assignments,))
-    for _ in range(workers):  # the pool spawns a process per pending task
-        pool.submit(int)
-    return pool
-
-
 def _newer_than_graded(subs: list[Submission], course_dir: Path) -> tuple[list[Submission], list[Submission]]:
     """(to grade, to keep): a submission older than the one in the gradebook is kept as graded."""
     todo, kept = [], []
@@ -279,30 +289,25 @@ def _newer_than_graded(subs: list[Submission], course_dir: Path) -> tuple[list[S
 
 
 def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
-              limits: Limits = Limits()) -> list[Result]:
-    """Grades the newest submission of every student and assignment, in `workers` processes.
+              limits: Limits = Limits(), scheduler: str | None = None) -> list[Result]:
+    """Grades the newest submission of every student and assignment.
 
-    A submission older than the one already in the gradebook is left alone, so
-    a rerun on an old folder never undoes a resubmission. The results are the
-    same whatever the number of workers.
+    The jobs run in `workers` local processes, or, with `scheduler` (a Dask
+    scheduler's address, e.g. "tcp://10.0.0.5:8786"), on that Dask cluster's
+    workers; this process records every result. A submission older than the one
+    already in the gradebook is left alone, so a rerun on an old folder never
+    undoes a resubmission. The results are the same wherever the jobs ran.
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     write_course_config(course_dir)
     subs = [s for s in _latest(subs) if s.assignment]
     assignments = sorted({s.assignment for s in subs})
-    pool = _start_workers(workers, assignments) if workers > 1 and len(subs) > 1 else None
-    try:
-        if assignments:
+    with executor(workers if len(subs) > 1 else 1, scheduler, assignments) as pool:
+        if assignments:  # while the workers start
             register(assignments, course_dir)
         todo, kept = _newer_than_graded(subs, course_dir)
-        if pool is None or len(todo) <= 1:
-            results = [grade(sub, course_dir, limits) for sub in todo]
-        else:
-            results = list(pool.map(grade, todo, [course_dir] * len(todo), [limits] * len(todo)))
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        results = grade_batch(todo, course_dir, limits, pool)
     for sub in kept:
         result = _read_result(course_dir, sub.student, sub.assignment)
         result.notes.append("an older submission was not graded: the gradebook holds a newer one")
