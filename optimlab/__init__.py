@@ -3,6 +3,7 @@
 - `optimlab.data`: CIFAR-10 (download, load, split) and the bundled sample.
 - `optimlab.mode`: the fast/full switch that heavy notebook cells read.
 - `optimlab.checks`: the visible self-checks of the notebooks.
+- `optimlab.validation`: what the Validate button reports (failing self-checks, answers still to fill).
 - `optimlab.plots`: the figures the notebooks draw.
 - `optimlab.train`: the minibatch training loop (any model, update rule and schedule).
 - `optimlab.landscapes`: 2-D test functions and trajectory plots for the optimizers.
