@@ -65,6 +65,8 @@ EXPECTED = {
     "reads_samples_and_git": (0.0, None),
     "writes_outside": (FULL, None),
     "grading_env_switch": (22.0, None),
+    "hostile_outputs": (FULL, None),     # active content is removed, the answers still count
+    "hostile_answers": (FULL, None),
 }
 NEEDS_ISOLATION = {"kill_everything", "imports_reference", "reads_reference", "reads_samples_and_git",
                    "writes_outside"}

@@ -24,6 +24,7 @@ from typing import Callable
 
 import nbformat
 
+from autograder.adversarial import payloads
 from autograder.course import ADVERSARIAL, SAMPLES
 
 ASSIGNMENT = "01_losses"
@@ -288,6 +289,11 @@ ATTACKS = [
     Attack("grading_env_switch", "answers differently when it detects the grading environment",
            _edit("grading_env_switch", lambda nb: setattr(_answer(nb, "svm_loss"), "source",
                                                           _answer(nb, "svm_loss").source + "\n" + ENV_SWITCH))),
+    # Active content for whatever renders the graded notebook (autograder/adversarial/payloads.py)
+    Attack("hostile_outputs", "outputs that try to run JavaScript where they are shown (scripts, handlers, "
+           "frames, SVG, Markdown, widgets, CSS)", lambda ref: _flat("hostile_outputs", payloads.in_outputs(ref))),
+    Attack("hostile_answers", "written answers and an added Markdown cell holding HTML, javascript: links and "
+           "frames, and widget state closing its script tag", lambda ref: _flat("hostile_answers", payloads.in_answers(ref))),
 ]
 
 

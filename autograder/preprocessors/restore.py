@@ -36,7 +36,8 @@ class RestoreNotebook(NbGraderPreprocessor):
         master = nbformat.read(master_notebook(resources["nbgrader"]["assignment"]), as_version=4)
         # The released view of the master: the answers replaced by their stubs.
         released, _ = ClearSolutions(parent=self).preprocess(copy.deepcopy(master), {})
-        known_ids = {c.get("id") for c in released.cells} | {_grade_id(c) for c in released.cells}
+        # (without None: a cell with neither a grade id nor a known id is one the student added)
+        known_ids = ({c.get("id") for c in released.cells} | {_grade_id(c) for c in released.cells}) - {None}
 
         answers: dict[str, str] = {}
         added_after: dict[str | None, list] = {}
