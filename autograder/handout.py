@@ -35,8 +35,11 @@ from autograder import course
 TEMPLATES = Path(__file__).resolve().parent / "edition"
 LIBRARY = course.REPO_ROOT / "optimlab"
 DATA = course.REPO_ROOT / "data"
-# Packages only the grading side imports; students' notebooks and the library need none of them.
-GRADING_ONLY = frozenset({"nbgrader", "nbclient", "nbformat"})
+# What students install: the packages the notebooks and the library import, and Jupyter. Their
+# versions are the repository's (pyproject.toml), so the two stay in step; the grading side's
+# packages (nbgrader, the sanitizers, Dask, ...) are simply not on this list.
+STUDENT_PACKAGES = ("numpy", "matplotlib", "jupyter", "array-api-compat", "tqdm", "scipy", "pillow",
+                    "array-api-strict")
 # Written into every zip entry, so the zip does not depend on when or where it was built.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o644
@@ -63,9 +66,14 @@ class Handout:
 
 
 def student_dependencies() -> list[str]:
-    """The repository's runtime requirements without the grading side, e.g. ['numpy>=1.26', ...]."""
+    """STUDENT_PACKAGES with the repository's version specifiers, e.g. ['numpy>=1.26', ...]."""
     project = tomllib.loads((course.REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [req for req in project["dependencies"] if _requirement_name(req) not in GRADING_ONLY]
+    declared = {_requirement_name(req): req for req in project["dependencies"]}
+    missing = [name for name in STUDENT_PACKAGES if name not in declared]
+    if missing:
+        raise HandoutError(f"pyproject.toml no longer requires {', '.join(missing)}; update "
+                           "STUDENT_PACKAGES in autograder/handout.py to what students need.")
+    return [declared[name] for name in STUDENT_PACKAGES]
 
 
 def _requirement_name(requirement: str) -> str:
@@ -164,15 +172,16 @@ def _write_folder(files: dict[str, bytes], out: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_zip(files: dict[str, bytes], zip_path: Path, top: str) -> None:
-    """A reproducible zip of `files` under the folder `top`: sorted entries, fixed time and mode."""
+def write_zip(files: dict[str, bytes], zip_path: Path, top: str, executable: frozenset[str] = frozenset()) -> None:
+    """A reproducible zip of `files` under the folder `top` ("": at the zip's root): sorted entries,
+    fixed time and mode (0o755 for the names in `executable`, scripts run straight from the zip)."""
     partial = zip_path.with_name(zip_path.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name in sorted(files):
-            info = zipfile.ZipInfo(f"{top}/{name}", date_time=ZIP_TIMESTAMP)
+            info = zipfile.ZipInfo(f"{top}/{name}" if top else name, date_time=ZIP_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so the mode below means the same on every builder
-            info.external_attr = ZIP_FILE_MODE << 16
+            info.external_attr = (0o755 if name in executable else ZIP_FILE_MODE) << 16
             archive.writestr(info, files[name], compresslevel=9)
     os.replace(partial, zip_path)
 
