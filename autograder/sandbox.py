@@ -134,10 +134,10 @@ class Protections:
         self.missing[name] = reason
 
     def summary(self) -> str:
-        """The value of OPTIMLAB_SANDBOX: `complete (...)` or `partial: without X (why); ...`."""
+        """The value of OPTIMLAB_SANDBOX: `complete (what is in force)` or `partial: without X: why; ...`."""
         if not self.missing:
             return f"complete ({', '.join(self.applied)})"
-        return "partial: " + "; ".join(f"without {name} ({why})" for name, why in self.missing.items())
+        return "partial: " + "; ".join(f"without {name}: {why}" for name, why in self.missing.items())
 
     def as_json(self) -> dict:
         return {"applied": self.applied, "missing": self.missing}

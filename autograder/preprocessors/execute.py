@@ -167,7 +167,7 @@ class Execute(NbgraderExecute):
                            *(["--no-network"] if no_network else []),
                            *(f"--hide={p}" for p in [*self.protected_paths, str(self._kernel_dir.parent)])]
         if self.isolate_network and not no_network:
-            self._missing[sandbox.NETWORK] = sandbox.NOT_SUPPORTED
+            self._no_ipc = True
         return km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -179,22 +179,34 @@ class Execute(NbgraderExecute):
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         if not sandbox.can_wrap():
             kwargs["env"]["OPTIMLAB_SANDBOX"] = "partial: started without the sandbox (not supported on this system)"
-        started = await super().async_start_new_kernel(**kwargs)
-        self._note_missing_protections()
-        return started
+        return await super().async_start_new_kernel(**kwargs)
 
-    def _note_missing_protections(self) -> None:
-        """One note per protection the sandbox could not put in force, from its report."""
-        report = self._kernel_dir / "ipc" / "sandbox.json"
-        if self.km.wrapped and report.exists():
-            self._missing.update(json.loads(report.read_text())["missing"])
-        elif not self.km.wrapped:
-            wanted = sandbox.requested(self.memory_limit, self.file_size_limit, self.isolate_network, self.disk_limit)
-            self._missing.update({name: sandbox.NOT_SUPPORTED for name in wanted})
-        for name, reason in self._missing.items():
+    def _missing_protections(self) -> dict[str, str]:
+        """{protection: why not} for those the sandbox could not put in force, from its report.
+
+        The sandbox writes the report before it starts the kernel, so it is
+        there once the kernel answers; read once, then kept.
+        """
+        if self._missing is None and getattr(self, "km", None) is not None:
+            report = self._kernel_dir / "ipc" / "sandbox.json"
+            if not self.km.wrapped:
+                wanted = sandbox.requested(self.memory_limit, self.file_size_limit, self.isolate_network,
+                                           self.disk_limit)
+                self._missing = {name: sandbox.NOT_SUPPORTED for name in wanted}
+            elif report.exists():
+                self._missing = json.loads(report.read_text())["missing"]
+                if self._no_ipc:
+                    self._missing[sandbox.NETWORK] = sandbox.NOT_SUPPORTED
+        return self._missing or {}
+
+    def _missing_notes(self) -> list[str]:
+        """One sentence per protection this system could not put in force."""
+        notes = []
+        for name, reason in self._missing_protections().items():
             if name == sandbox.DISK:
-                reason += f"; what it wrote was measured after each cell instead (at most {self._disk_mib()})"
-            self._note(f"graded without {name}: {reason}")
+                reason += f"; what the kernel wrote was measured after each cell instead ({self._disk_mib()} at most)"
+            notes.append(f"graded without {name}: {reason}")
+        return notes
 
     # nbclient binds its synchronous twin to the base class's coroutine.
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -204,7 +216,8 @@ class Execute(NbgraderExecute):
         self._stopped: str | None = None
         self._cell_timeout = self.timeout
         self._deadline = time.monotonic() + self.notebook_timeout
-        self._missing: dict[str, str] = {}
+        self._missing: dict[str, str] | None = None  # read from the sandbox's report (`_missing_protections`)
+        self._no_ipc = False
         self._cwd = Path((resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
         self._kernel_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=kernels_folder()))
         self._scratch = self._kernel_dir / "home"
@@ -219,8 +232,9 @@ class Execute(NbgraderExecute):
             self._note("the kernel died outside any cell; nothing after that point ran")
         finally:
             self.timeout = self._cell_timeout
+            self._missing_protections()  # before its report goes
             shutil.rmtree(self._kernel_dir, ignore_errors=True)
-        resources["optimlab_limits"] = self._limits
+        resources["optimlab_limits"] = self._missing_notes() + self._limits
         return nb, resources
 
     def _note(self, sentence: str) -> None:
@@ -259,7 +273,7 @@ class Execute(NbgraderExecute):
         if timed_out and not self._responds():
             self._stop(f"the kernel stopped responding after cell {index} was interrupted; "
                        "the cells after it did not run")
-        if self._stopped is None and sandbox.DISK in self._missing and self._over_disk_budget():
+        if self._stopped is None and sandbox.DISK in self._missing_protections() and self._over_disk_budget():
             self._stop(f"after cell {index} the kernel had written more than the disk cap "
                        f"({self._disk_mib()}); what it wrote was removed and the cells after it did not run")
             self._remove_written()
