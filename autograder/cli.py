@@ -8,6 +8,8 @@
     optimlab-grade demo                         release, then grade the bundled sample class
     optimlab-grade handout [ASSIGNMENT ...] --out DIR
                                                 write the student edition into DIR and DIR.zip
+    optimlab-grade gradescope ASSIGNMENT --out FILE.zip [--visibility V]
+                                                write the Gradescope autograder of one assignment
 
 Grading options: --workers, --scheduler, --cell-timeout, --notebook-timeout, --memory-gib, --disk-mib.
 
@@ -25,6 +27,7 @@ from autograder import course
 from autograder.adversarial import ASSIGNMENT as ADVERSARIAL_BASE
 from autograder.adversarial import build_corpus
 from autograder.collect import SubmissionError, find_submissions
+from autograder.gradescope import DEFAULT_VISIBILITY, VISIBILITIES, GradescopeError, build_autograder
 from autograder.handout import HandoutError, build_handout
 from autograder.grading import GradingError, grade_all, gradebook_results, release, reset_course
 from autograder.report import grade_table, write_csv, write_summary
@@ -113,6 +116,20 @@ def cmd_handout(args) -> int:
     return 0
 
 
+def cmd_gradescope(args) -> int:
+    built = build_autograder(args.assignment, Path(args.out), args.visibility)
+    print(f"Gradescope autograder of {args.assignment}: {built.zip_path} ({built.files} files, "
+          f"{built.zip_bytes / 1e6:.1f} MB)")
+    print(f"On Gradescope: a programming assignment whose autograder question has {built.autograded_points:g} "
+          f"points (the hidden tests; feedback visible: {args.visibility})")
+    if built.written:
+        print("and one manually graded question per written answer: "
+              + ", ".join(f"{label} ({points:g} points)" for label, points in built.written) + ".")
+    print("Upload the zip under Configure Autograder (base image: Ubuntu 22.04); students submit "
+          f"{course.notebook_name(args.assignment)}. See the README's \"Gradescope courses\".")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optimlab-grade", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--out", required=True, help="folder to write; DIR.zip is written beside it")
     p.set_defaults(func=cmd_handout)
+
+    p = sub.add_parser("gradescope", help="write the Gradescope autograder zip of one assignment")
+    p.add_argument("assignment", help="assignment id, e.g. 01_losses")
+    p.add_argument("--out", required=True, help="the zip to write, e.g. losses-autograder.zip")
+    p.add_argument("--visibility", choices=VISIBILITIES, default=DEFAULT_VISIBILITY,
+                   help="when students see the hidden tests' feedback on Gradescope "
+                        f"(default {DEFAULT_VISIBILITY}: once you publish the grades)")
+    p.set_defaults(func=cmd_gradescope)
     return parser
 
 
@@ -171,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SubmissionError, GradingError, HandoutError, FileNotFoundError, KeyError) as err:
+    except (SubmissionError, GradingError, HandoutError, GradescopeError, FileNotFoundError, KeyError) as err:
         message = err.args[0] if err.args else str(err)
         print(f"optimlab-grade: {message}", file=sys.stderr)
         return 1
