@@ -1,0 +1,233 @@
+"""The grading kernel's sandbox (#14): no network, a disk cap, and what it reports.
+
+A batch of submissions is graded as the instructor grades a class while this
+test's own servers listen: on 127.0.0.1 (TCP and UDP), on an abstract Unix
+socket, and on a Unix socket in another kernel's folder. One submission tries
+to reach each of them, a public address, and to undo the sandbox as root
+would; the others fill the disk three ways. Each must score exactly what its
+correct answers earn, with the right notes, and nothing must arrive.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import sandbox
+from autograder.adversarial import ANSWERS
+from autograder.collect import find_submissions
+from autograder.course import SAMPLES, Limits
+from autograder.grading import grade_all
+from autograder.preprocessors.execute import kernels_folder
+
+pytestmark = pytest.mark.slow
+ASSIGNMENT = "01_losses"
+FULL = 25.0
+DISK = 32 * 2**20
+LIMITS = Limits(cell_timeout=60, notebook_timeout=300, disk_limit=DISK)
+PLATFORMS = Path(__file__).parent / "platforms"
+
+# Prepended to the first answer cell; prints what each attempt gave (an errno name, or "reached").
+PROBE = """
+import ctypes, errno, json, os, socket
+def _attempt(family, kind, address):
+    s = socket.socket(family, kind)
+    s.settimeout(5)
+    try:
+        if kind == socket.SOCK_DGRAM:
+            s.sendto(b"hello", address)
+        else:
+            s.connect(address)
+            s.sendall(b"hello")
+        return "reached"
+    except socket.timeout:
+        return "timeout"
+    except OSError as err:
+        return errno.errorcode.get(err.errno, str(err))
+    finally:
+        s.close()
+def _escape():
+    # As root: unmount this /proc to find the outer one, and join the grader's network from there.
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(b"/proc", 2) != 0:
+        return "umount: " + errno.errorcode[ctypes.get_errno()]
+    fd = os.open("/proc/1/ns/net", os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:
+        return "setns: " + errno.errorcode[ctypes.get_errno()]
+    return _attempt(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", {tcp}))
+_attempts = {{
+    "tcp to 127.0.0.1": _attempt(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", {tcp})),
+    "udp to 127.0.0.1": _attempt(socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", {udp})),
+    "tcp to a public address": _attempt(socket.AF_INET, socket.SOCK_STREAM, ("1.1.1.1", 53)),
+    "udp to a public address": _attempt(socket.AF_INET, socket.SOCK_DGRAM, ("1.1.1.1", 53)),
+    "abstract unix socket": _attempt(socket.AF_UNIX, socket.SOCK_STREAM, {abstract!r}),
+    "another kernel's socket": _attempt(socket.AF_UNIX, socket.SOCK_STREAM, {other!r}),
+    "leave the sandbox, then tcp to 127.0.0.1": _escape(),
+}}
+print("ATTEMPTS " + json.dumps(_attempts))
+"""
+EXPECTED_ATTEMPTS = {
+    "tcp to 127.0.0.1": "ENETUNREACH",
+    "udp to 127.0.0.1": "ENETUNREACH",
+    "tcp to a public address": "ENETUNREACH",
+    "udp to a public address": "ENETUNREACH",
+    "abstract unix socket": "ECONNREFUSED",     # abstract names belong to a network namespace
+    "another kernel's socket": "ENOENT",        # every other kernel's folder is hidden
+    "leave the sandbox, then tcp to 127.0.0.1": "umount: EPERM",  # root keeps no capability
+}
+
+# Fills the disk in the l1_reg answer cell, before its function: that cell fails, nothing else.
+FILLS = {
+    "fills_one_file": "with open('big.bin', 'wb') as f:\n    while True:\n        f.write(bytes(2**20))",
+    "fills_small_files": "import os\nos.makedirs('junk', exist_ok=True)\n"
+                         "for i in range(10**6):\n    open(f'junk/{i}', 'wb').write(bytes(4096))",
+    "fills_empty_files": "import os, tempfile\nfor i in range(10**7):\n"
+                         "    open(os.path.join(tempfile.gettempdir(), f'e{i}'), 'w').close()",
+}
+L1_REG_POINTS = 2.0
+
+
+class Listeners:
+    """This test's own servers, each recording whatever reaches it."""
+
+    def __init__(self, other_kernel_socket: Path):
+        self.reached: list[str] = []
+        self.tcp = socket.create_server(("127.0.0.1", 0))
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.abstract_name = f"\0optimlab-test-{os.getpid()}"
+        self.abstract = socket.socket(socket.AF_UNIX)
+        self.abstract.bind(self.abstract_name)
+        self.abstract.listen()
+        self.path = socket.socket(socket.AF_UNIX)
+        self.path.bind(str(other_kernel_socket))
+        self.path.listen()
+        self.servers = {"tcp": self.tcp, "abstract": self.abstract, "another kernel": self.path}
+        for name, server in self.servers.items():
+            threading.Thread(target=self._accept, args=(name, server), daemon=True).start()
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _accept(self, name, server):
+        while True:
+            try:
+                server.accept()
+            except OSError:
+                return
+            self.reached.append(name)
+
+    def _receive(self):
+        while True:
+            try:
+                self.udp.recvfrom(100)
+            except OSError:
+                return
+            self.reached.append("udp")
+
+    def close(self):
+        for server in [*self.servers.values(), self.udp]:
+            server.shutdown(socket.SHUT_RDWR) if server.type == socket.SOCK_STREAM else None
+            server.close()
+
+
+def _submission(folder: Path, name: str, grade_id: str, code: str) -> None:
+    nb = nbformat.read(SAMPLES / ASSIGNMENT / "reference.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    cell.source = code.strip() + "\n" + cell.source
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _cell(course: Path, student: str, grade_id: str):
+    nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / "losses.ipynb", as_version=4)
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """(course, {student: Result}, what reached the listeners) for the network and disk batch."""
+    folder = tmp_path_factory.mktemp("class") / ASSIGNMENT
+    folder.mkdir()
+    other = kernels_folder() / f"kernel-other-{os.getpid()}"
+    other.mkdir()
+    listeners = Listeners(other / "kernel-1")
+    try:
+        _submission(folder, "network", ANSWERS[0], PROBE.format(
+            tcp=listeners.tcp.getsockname()[1], udp=listeners.udp.getsockname()[1],
+            abstract=listeners.abstract_name, other=str(other / "kernel-1")))
+        for name, code in FILLS.items():
+            _submission(folder, name, "l1_reg", code)
+        (folder / "reference.ipynb").write_bytes((SAMPLES / ASSIGNMENT / "reference.ipynb").read_bytes())
+        course = tmp_path_factory.mktemp("course")
+        results = grade_all(find_submissions(folder.parent), course, workers=2, limits=LIMITS)
+    finally:
+        listeners.close()
+        (other / "kernel-1").unlink()
+        other.rmdir()
+    return course, {r.student: r for r in results}, listeners.reached
+
+
+def test_the_sandbox_reports_every_protection_in_force_here():
+    done = subprocess.run([sys.executable, "-m", "autograder.sandbox", "--memory=4000000000", "--file-size=1000000",
+                           "--no-network", f"--disk={DISK}", f"--disk-root={kernels_folder() / 'unused'}", "--",
+                           sys.executable, "-c", "import os; print(os.environ['OPTIMLAB_SANDBOX'])"],
+                          capture_output=True, text=True, check=True)
+    in_force = sandbox.requested(1, 1, True, 1) + ([sandbox.NO_CAPABILITIES] if os.getuid() == 0 else [])
+    assert done.stdout.startswith("complete ("), done.stdout
+    assert set(done.stdout.strip().removeprefix("complete (").removesuffix(")").split(", ")) == set(in_force)
+
+
+def test_no_network_reaches_out_of_the_kernel(graded):
+    course, results, reached = graded
+    outputs = "".join(o.get("text", "") for o in _cell(course, "network", ANSWERS[0]).outputs)
+    attempts = json.loads(outputs.split("ATTEMPTS ", 1)[1].splitlines()[0])
+    assert attempts == EXPECTED_ATTEMPTS
+    assert reached == []
+    assert results["network"].score == FULL and results["network"].notes == []
+
+
+@pytest.mark.parametrize("name", sorted(FILLS))
+def test_filling_the_disk_costs_only_that_cell(graded, name):
+    course, results, _ = graded
+    result = results[name]
+    assert result.score == FULL - L1_REG_POINTS, (result.problem, result.notes)
+    [error] = [o for o in _cell(course, name, "l1_reg").outputs if o.output_type == "error"]
+    assert error.ename == "OSError" and "No space left on device" in error.evalue
+    assert any("ran out of disk space (the kernel may write 32 MiB in all)" in n for n in result.notes)
+    # What it wrote lived in the kernel's own capped copy, gone with it.
+    assert sorted(p.name for p in (course / "autograded" / name / ASSIGNMENT).iterdir()) == \
+        ["losses.ipynb", "timestamp.txt"]
+    feedback = result.feedback.read_text()
+    assert "Grading notes" in feedback and "ran out of disk space" in feedback
+
+
+def test_the_batch_goes_on(graded):
+    _, results, _ = graded
+    assert results["reference"].score == FULL and results["reference"].notes == []
+
+
+def test_without_namespaces_the_disk_budget_is_checked_after_each_cell(tmp_path):
+    """As on macOS: no tmpfs, so what the kernel wrote is measured after each cell and removed when over."""
+    folder = tmp_path / "class" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    writes = "for i in range(3):\n    open(f'part{i}.bin', 'wb').write(bytes(20 * 2**20))"
+    _submission(folder, "writes_60_mib", "ridge_fit", writes)
+    env = {**os.environ, "OPTIMLAB_SIMULATE": "macos", "PYTHONPATH": str(PLATFORMS)}
+    course = tmp_path / "course"
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder.parent), "--course-dir", str(course),
+                    "--disk-mib", "32"], env=env, capture_output=True, check=True)
+    nb = nbformat.read(course / "autograded" / "writes_60_mib" / ASSIGNMENT / "losses.ipynb", as_version=4)
+    notes = nb.metadata["optimlab"]["limits"]
+    assert any("graded without a disk cap: not supported on this system; what the kernel wrote was measured "
+               "after each cell instead (32 MiB at most)" == n for n in notes), notes
+    assert any("had written more than the disk cap (32 MiB); what it wrote was removed" in n for n in notes), notes
+    assert not list((course / "autograded" / "writes_60_mib" / ASSIGNMENT).glob("part*.bin"))
+    with (course / "class_grades.csv").open() as f:
+        [row] = csv.DictReader(f)
+    assert row["score"] == "22.00"  # all but ridge_fit's 3 points: the cells after the one over the cap did not run
