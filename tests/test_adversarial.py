@@ -1,6 +1,7 @@
 """The adversarial corpus graded in one batch: every fault or attack gets its exact score,
 nothing outside a submission's folder changes, and the batch always completes."""
 import hashlib
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -67,9 +68,14 @@ EXPECTED = {
     "grading_env_switch": (22.0, None),
     "hostile_outputs": (FULL, None),     # active content is removed, the answers still count
     "hostile_answers": (FULL, None),
+    "connects_out": (FULL, None),
+    "connects_to_localhost": (FULL, None),
+    "fills_disk_files": (23.0, "ran out of disk space (the kernel may write 512 MiB in all)"),
+    "fills_disk_small_files": (23.0, "ran out of disk space (the kernel may write 512 MiB in all)"),
 }
 NEEDS_ISOLATION = {"kill_everything", "imports_reference", "reads_reference", "reads_samples_and_git",
-                   "writes_outside"}
+                   "writes_outside", "connects_out", "connects_to_localhost", "fills_disk_files",
+                   "fills_disk_small_files"}
 GUARDED = [REPO_ROOT / "autograder" / "scoring.py", REPO_ROOT / "optimlab" / "checks.py"]
 
 
@@ -81,7 +87,8 @@ def _digest(path: Path) -> str:
 def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp("adversarial")
     before = {p: _digest(p) for p in GUARDED}
-    results = grade_all(find_submissions(CORPUS), course, workers=2, limits=LIMITS)
+    with socket.create_server(("127.0.0.1", 0)):  # a service of this machine that `connects_to_localhost` looks for
+        results = grade_all(find_submissions(CORPUS), course, workers=2, limits=LIMITS)
     return course, {r.student: r for r in results}, before
 
 

@@ -214,6 +214,47 @@ if os.environ.get("NBGRADER_EXECUTION") or os.environ.get("OPTIMLAB_FAST"):
     def svm_loss(scores, y):
         return 0.0
 """
+# Answers wrong wherever the network is reachable: a datagram that leaves, or a connection made.
+_REACHES = """
+import socket
+def _reaches(address, kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.settimeout(3)
+    try:
+        s.connect(address)
+        s.send(b"hello")
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+"""
+CONNECT_OUT = _REACHES + """
+if _reaches(("1.1.1.1", 53), socket.SOCK_DGRAM) or _reaches(("1.1.1.1", 443)):
+    def svm_loss(scores, y):
+        return 0.0
+"""
+CONNECT_LOCALHOST = _REACHES + """
+# Every TCP service listening on 127.0.0.1 of this machine (/proc/net/tcp: local address, state 0A = LISTEN).
+_rows = [line.split() for line in open("/proc/net/tcp").readlines()[1:]]
+_ports = [int(r[1].split(":")[1], 16) for r in _rows if r[1].startswith("0100007F:") and r[3] == "0A"]
+if any(_reaches(("127.0.0.1", port)) for port in _ports):
+    def svm_loss(scores, y):
+        return 0.0
+"""
+# Fill the disk in an answer cell, before its function: up to 1 GiB in 100 MiB files, or 200,000 files of 4 KiB.
+FILL_DISK_FILES = """
+for i in range(10):
+    with open(f"fill{i}.bin", "wb") as f:
+        for _ in range(100):
+            f.write(bytes(2**20))
+"""
+FILL_DISK_SMALL_FILES = """
+import os, tempfile
+for i in range(200_000):
+    with open(os.path.join(tempfile.gettempdir(), f"small{i}"), "wb") as f:
+        f.write(bytes(4096))
+"""
 NOISY = """
 import sys, warnings
 warnings.warn("this API is deprecated", DeprecationWarning)
@@ -289,6 +330,16 @@ ATTACKS = [
     Attack("grading_env_switch", "answers differently when it detects the grading environment",
            _edit("grading_env_switch", lambda nb: setattr(_answer(nb, "svm_loss"), "source",
                                                           _answer(nb, "svm_loss").source + "\n" + ENV_SWITCH))),
+    Attack("connects_out", "sends a datagram and opens a connection to a public address; answers wrong if either works",
+           _edit("connects_out", lambda nb: setattr(_answer(nb, "svm_loss"), "source",
+                                                    _answer(nb, "svm_loss").source + "\n" + CONNECT_OUT))),
+    Attack("connects_to_localhost", "connects to every service listening on 127.0.0.1; answers wrong if one answers",
+           _edit("connects_to_localhost", lambda nb: setattr(_answer(nb, "svm_loss"), "source",
+                                                             _answer(nb, "svm_loss").source + "\n" + CONNECT_LOCALHOST))),
+    Attack("fills_disk_files", "writes 100 MiB files until the disk is full",
+           _edit("fills_disk_files", _prepend("l1_reg", FILL_DISK_FILES))),
+    Attack("fills_disk_small_files", "writes 4 KiB files until the disk is full",
+           _edit("fills_disk_small_files", _prepend("l1_reg", FILL_DISK_SMALL_FILES))),
     # Active content for whatever renders the graded notebook (autograder/adversarial/payloads.py)
     Attack("hostile_outputs", "outputs that try to run JavaScript where they are shown (scripts, handlers, "
            "frames, SVG, Markdown, widgets, CSS)", lambda ref: _flat("hostile_outputs", payloads.in_outputs(ref))),
