@@ -30,6 +30,7 @@ Every path is under the folder of the environment variable GRADESCOPE_ROOT
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -50,6 +51,7 @@ STUDENT = "gradescope"  # the student id inside the scratch course (Gradescope k
 # after the instructor publishes the grades, as nbgrader's release_feedback does.
 VISIBILITIES = ("after_published", "after_due_date", "visible", "hidden")
 DEFAULT_VISIBILITY = "after_published"
+GRADER_MEMORY = 768 * 2**20  # what the grading process itself needs beside the kernel, in bytes
 MAX_ANSWER_CHARS = 5_000  # of a written answer, repeated for the grader in its test's output
 # Folders of the grading package that hold data, not code: never in the zip.
 LEFT_OUT = frozenset({"samples", "adversarial", "edition"})
@@ -341,6 +343,30 @@ def kernel_hidden(root: Path) -> tuple[str, ...]:
     return tuple(str(root / name) for name in ("source", "results", "submission", "submission_metadata.json"))
 
 
+def container_memory() -> int | None:
+    """Bytes of memory this container may use (its cgroup's limit), or None when unlimited or unknown."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if value.isdigit() and int(value) < 2**60:  # cgroup v1 writes a huge number for "no limit"
+            return int(value)
+    return None
+
+
+def fitted_limits(limits: course.Limits, memory: int | None) -> course.Limits:
+    """`limits` with the kernel's memory limit lowered, if need be, to fit a container of `memory` bytes.
+
+    Gradescope kills the whole container at its memory setting (768 MB by
+    default), results.json and all; a kernel held below it, with GRADER_MEMORY
+    left for the grader, gets a MemoryError and a grading note instead.
+    """
+    if memory is None or limits.memory_limit + GRADER_MEMORY <= memory:
+        return limits
+    return dataclasses.replace(limits, memory_limit=max(memory - GRADER_MEMORY, GRADER_MEMORY))
+
+
 def run(root: Path, assignment: str, visibility: str = DEFAULT_VISIBILITY,
         limits: course.Limits = course.Limits()) -> dict:
     """Grades the submission in `root`/submission and returns its results.json (not yet written)."""
@@ -350,6 +376,8 @@ def run(root: Path, assignment: str, visibility: str = DEFAULT_VISIBILITY,
     notebook, problem, remarks = submitted_notebook(root / "submission", assignment)
     if notebook is None:
         return not_graded(f"Your submission could not be graded: {problem}", time.perf_counter() - started)
+    limits = fitted_limits(limits, container_memory())
+    print(f"kernel limits: {limits}")
     job = Job(STUDENT, assignment, notebook, _handed_in(root), limits, kernel_hidden(root))
     graded = grade_submission(job)
     return results_of(graded, visibility, time.perf_counter() - started, remarks)

@@ -319,3 +319,14 @@ def test_a_python_that_cannot_start_still_gives_results(gradescope_env, tmp_path
     results = json.loads((root / "results" / "results.json").read_text())
     validate(results)
     assert results["score"] == 0 and "could not start" in results["output"]
+
+
+def test_kernel_memory_fits_the_container():
+    from autograder.course import Limits
+
+    default = Limits()
+    assert gradescope.fitted_limits(default, None) == default
+    assert gradescope.fitted_limits(default, 8 * 2**30) == default
+    fitted = gradescope.fitted_limits(default, 4 * 2**30)
+    assert fitted.memory_limit == 4 * 2**30 - gradescope.GRADER_MEMORY
+    assert (fitted.cell_timeout, fitted.notebook_timeout) == (default.cell_timeout, default.notebook_timeout)
