@@ -47,7 +47,7 @@ def _show(tag: str, what: str, markup: str, kind: str = "HTML") -> Payload:
 
 
 def _output_payloads() -> list[Payload]:
-    js = {tag: script(tag) for tag in (f"o{i}" for i in range(1, 20))}
+    js = {tag: script(tag) for tag in (f"o{i}" for i in range(1, 19))}
     page = base64.b64encode(_message_page("o6").encode()).decode()
     return [
         _show("o1", "a script tag in an HTML output", f"<script>{js['o1']}</script>"),
@@ -81,7 +81,7 @@ def _output_payloads() -> list[Payload]:
               f'<form action="javascript:{js["o18"]}"><button id="o18" autofocus>o18</button></form>'
               f'<img src="x-o18" onerror="document.getElementById(\'o18\').click()">'),
         _show("o19", "noscript mutation (a tag hidden in an attribute)",
-              f'<noscript><p title="</noscript><img src=x-o19 onerror={js["o19"]}>"></p></noscript>'),
+              '<noscript><p title="</noscript><img src=x-o19 onerror=top.__pwned=/o19/.source>"></p></noscript>'),
     ]
 
 
