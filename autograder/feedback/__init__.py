@@ -15,7 +15,10 @@ preprocessors (`autograder.preprocessors.feedback`).
 """
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
+from typing import Callable
 
 import markupsafe
 import nh3
@@ -60,6 +63,40 @@ def tex_to_mathml(tex: str, display: bool) -> str:
     return nh3.clean(mathml, tags=MATHML_TAGS, attributes={"*": MATHML_ATTRIBUTES})
 
 
+# Code (fenced blocks and `spans`), which keeps its dollars, and formulas: $$display$$ and $inline$
+# (no blank line inside, no space after the opening or before the closing $, \$ is a dollar).
+CODE = re.compile(r"```.*?```|~~~.*?~~~|(`+).*?\1", re.S)
+FORMULA = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?![\s$])((?:[^$\\\n]|\\.|\n(?![ \t]*\n))+?)(?<![\\\s])\$",
+                     re.S)
+
+
+def typeset_math(markdown: str, render: Callable[[str], str]) -> str:
+    """`render(markdown)` with every formula typeset as MathML, whatever the Markdown around it.
+
+    As JupyterLab does, formulas are taken out before the Markdown is parsed
+    and put back, typeset, into the HTML: a formula broken over lines where
+    one starts with '+ ' stays a formula, not a list item.
+    """
+    token = f"mathml{uuid.uuid4().hex}n"
+    formulas: list[str] = []
+
+    def protect(match: re.Match) -> str:
+        display, inline = match.group(1), match.group(2)
+        formulas.append(tex_to_mathml(display if display is not None else inline, display=display is not None))
+        return f"{token}{len(formulas) - 1}x"
+
+    parts, start = [], 0
+    for code in CODE.finditer(markdown):
+        parts += [FORMULA.sub(protect, markdown[start:code.start()]), code.group(0)]
+        start = code.end()
+    parts.append(FORMULA.sub(protect, markdown[start:]))
+    html = render("".join(parts))
+    placeholder = re.compile(rf"{token}(\d+)x")
+    # A heading's anchor id is made of its text: there the formula is left out, not typeset.
+    html = re.sub(r'="[^"]*"', lambda attribute: placeholder.sub("", attribute.group(0)), html)
+    return placeholder.sub(lambda m: formulas[int(m.group(1))], html)
+
+
 class MathMLRenderer(IPythonRenderer):
     """nbconvert's Markdown renderer, with every formula typeset as MathML instead of kept as TeX."""
 
@@ -85,7 +122,7 @@ def inline_markdown(text: str) -> str:
     number, dot, rest = text.partition(". ")
     if dot and number.isdigit():  # '4. Regularization' is a heading's number, not a list
         text = f"{number}\\. {rest}"
-    html = MarkdownWithMath(renderer=MathMLRenderer(escape=True)).render(text).strip()
+    html = typeset_math(text, MarkdownWithMath(renderer=MathMLRenderer(escape=True)).render).strip()
     return html.removeprefix("<p>").removesuffix("</p>")
 
 
@@ -118,7 +155,7 @@ class FeedbackExporter(HTMLExporter):
             exclude_anchor_links=self.exclude_anchor_links,
             **self.lexer_options,
         )
-        return MarkdownWithMath(renderer=renderer).render(source)
+        return typeset_math(source, MarkdownWithMath(renderer=renderer).render)
 
     def default_filters(self):
         yield from super().default_filters()

@@ -100,11 +100,26 @@ class DescribeQuestions(NbGraderPreprocessor):
         return grade_id, "answer"
 
 
+def solution_region(source: str) -> str:
+    """The lines between `BEGIN SOLUTION` and `END SOLUTION` (nbgrader's delimiters), or all of `source`.
+
+    The region is what the student's version replaces with 'YOUR ANSWER HERE';
+    the lines around it (a prompt such as '**Your answer to Question 1:**')
+    are in the student's answer too.
+    """
+    lines = source.splitlines()
+    begin = next((i for i, line in enumerate(lines) if "BEGIN SOLUTION" in line), None)
+    end = next((i for i, line in enumerate(lines) if "END SOLUTION" in line), None)
+    if begin is None or end is None or end < begin:
+        return source
+    return "\n".join(lines[begin + 1:end]).strip()
+
+
 @lru_cache(maxsize=None)
 def model_answers(assignment: str) -> dict[str, str]:
     """{grade_id: Markdown of the model answer} of every written answer of the master notebook."""
     nb = nbformat.read(master_notebook(assignment), as_version=4)
-    return {c.metadata.nbgrader["grade_id"]: c.source for c in nb.cells if is_written_answer(c)}
+    return {c.metadata.nbgrader["grade_id"]: solution_region(c.source) for c in nb.cells if is_written_answer(c)}
 
 
 class AddModelAnswers(NbGraderPreprocessor):
