@@ -53,7 +53,17 @@ def kernels_folder() -> Path:
     """
     folder = Path(tempfile.gettempdir()) / f"optimlab-kernels-{getpass.getuser()}"
     folder.mkdir(mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():  # planted by someone else
+        raise PermissionError(f"{folder} belongs to another user; remove it before grading.")
     return folder
+
+
+def _remove(path: Path) -> None:
+    """Removes a file, a link or a whole folder."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def ipc_transport_available(socket_path: str) -> bool:
@@ -167,7 +177,7 @@ class Execute(NbgraderExecute):
                            *(["--no-network"] if no_network else []),
                            *(f"--hide={p}" for p in [*self.protected_paths, str(self._kernel_dir.parent)])]
         if self.isolate_network and not no_network:
-            self._no_ipc = True
+            self._tcp_only = True
         return km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -195,7 +205,7 @@ class Execute(NbgraderExecute):
                 self._missing = {name: sandbox.NOT_SUPPORTED for name in wanted}
             elif report.exists():
                 self._missing = json.loads(report.read_text())["missing"]
-                if self._no_ipc:
+                if self._tcp_only:
                     self._missing[sandbox.NETWORK] = sandbox.NOT_SUPPORTED
         return self._missing or {}
 
@@ -217,7 +227,7 @@ class Execute(NbgraderExecute):
         self._cell_timeout = self.timeout
         self._deadline = time.monotonic() + self.notebook_timeout
         self._missing: dict[str, str] | None = None  # read from the sandbox's report (`_missing_protections`)
-        self._no_ipc = False
+        self._tcp_only = False
         self._cwd = Path((resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
         self._kernel_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=kernels_folder()))
         self._scratch = self._kernel_dir / "home"
@@ -225,7 +235,7 @@ class Execute(NbgraderExecute):
             folder.mkdir()
         for font_list in font_cache_files():
             shutil.copy(font_list, self._scratch)
-        self._before = set(self._written_folders()[0].rglob("*"))  # the submission's own files
+        self._submitted = set(self._cwd.rglob("*"))  # what was there before the kernel
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:  # died while starting or shutting down
@@ -292,13 +302,10 @@ class Execute(NbgraderExecute):
 
     def _remove_written(self) -> None:
         """Removes every file the kernel added to the submission folder, and its scratch files."""
-        for path in sorted(set(self._cwd.rglob("*")) - self._before, reverse=True):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        for path in sorted(set(self._cwd.rglob("*")) - self._submitted, reverse=True):
+            _remove(path)
         for path in self._scratch.iterdir():
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            _remove(path)
 
     def _record_limits(self, cell, index: int, timed_out: bool) -> bool:
         """Notes the limits a cell hit: its run time, or an error output that shows it.
