@@ -242,7 +242,7 @@ if any(_reaches(("127.0.0.1", port)) for port in _ports):
     def svm_loss(scores, y):
         return 0.0
 """
-# Fill the disk in an answer cell, before its function: up to 1 GiB in 100 MiB files, or 200,000 files of 4 KiB.
+# Fill the disk in an answer cell, before its function: up to 1 GiB in 100 MiB files, or in 16,000 files of 64 KiB.
 FILL_DISK_FILES = """
 for i in range(10):
     with open(f"fill{i}.bin", "wb") as f:
@@ -251,9 +251,9 @@ for i in range(10):
 """
 FILL_DISK_SMALL_FILES = """
 import os, tempfile
-for i in range(200_000):
+for i in range(16_000):
     with open(os.path.join(tempfile.gettempdir(), f"small{i}"), "wb") as f:
-        f.write(bytes(4096))
+        f.write(bytes(2**16))
 """
 NOISY = """
 import sys, warnings
@@ -338,7 +338,7 @@ ATTACKS = [
                                                              _answer(nb, "svm_loss").source + "\n" + CONNECT_LOCALHOST))),
     Attack("fills_disk_files", "writes 100 MiB files until the disk is full",
            _edit("fills_disk_files", _prepend("l1_reg", FILL_DISK_FILES))),
-    Attack("fills_disk_small_files", "writes 4 KiB files until the disk is full",
+    Attack("fills_disk_small_files", "writes 64 KiB files until the disk is full",
            _edit("fills_disk_small_files", _prepend("l1_reg", FILL_DISK_SMALL_FILES))),
     # Active content for whatever renders the graded notebook (autograder/adversarial/payloads.py)
     Attack("hostile_outputs", "outputs that try to run JavaScript where they are shown (scripts, handlers, "
