@@ -53,6 +53,8 @@ def test_mathml_of_hostile_tex_carries_no_html_and_no_link():
     mathml = tex_to_mathml(r"\text{<img/src=x/onerror=alert(1)>} + \href{javascript:alert(2)}{x}", display=False)
     assert mathml.startswith("<math") and "<mi>x</mi>" in mathml
     assert "<img" not in mathml and "onerror" not in mathml and "href" not in mathml and "javascript" not in mathml
+    html = FeedbackExporter().markdown2html({}, "A $\\text{<img/src=x/onerror=alert(1)>}$ and $$x<script>y$$")
+    assert html.count("<math ") == 2 and "<img" not in html and "<script" not in html
 
 
 def test_tex_the_converter_cannot_read_is_shown_as_escaped_source():
@@ -176,10 +178,15 @@ def test_graded_feedback_is_self_contained_and_says_what_awaits_a_grader():
 
 
 @pytest.mark.slow
-def test_a_self_learner_sees_each_written_answer_beside_its_model_answer(tmp_path):
+def test_a_self_learner_sees_model_answers_and_a_graded_answer_shows_its_grade(tmp_path):
+    from nbgrader.api import Gradebook
     from nbgrader.apps import NbGraderAPI
 
     course = Path(shutil.copytree(graded_course(), tmp_path / "course"))
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="optimlab") as gb:  # as the formgrader does
+        grade = gb.find_grade("answer_compare", "losses", ASSIGNMENT, STUDENT)
+        grade.manual_score, grade.needs_manual_grade = 1.5, False
+        gb.db.commit()
     api = NbGraderAPI(config=nbgrader_config(course, model_answers=True))
     assert api.generate_feedback(ASSIGNMENT, STUDENT, force=True)["success"]
     html = feedback_html(course).read_text()
@@ -188,3 +195,6 @@ def test_a_self_learner_sees_each_written_answer_beside_its_model_answer(tmp_pat
                   if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_regularizers")
     assert "With 201 weights and 20 examples" in master
     assert re.search(r"<h4>Model answer</h4>\s*<p>With 201 weights", html)
+    assert "4 of these points are for written answers that await a grader" in html
+    assert re.search(r'<a href="#answer_compare">Question 2</a>.*?<span class="score">Score: 1.5 / 2</span>', html, re.S)
+    assert html.count('<span class="awaiting">awaiting a grader (2 points)</span>') == 2 * 2
