@@ -390,6 +390,10 @@ def _log(results: dict) -> None:
         score = f"{test['score']:g}" if "score" in test else "manual"
         print(f"  {test['number']:>3} {test['name']:<32} {score:>6} / {test['max_score']:g}")
     print(results["output"])
+    if "graded without a private file system" in results["output"]:
+        print("WARNING: this container refused the kernel a private file system: student code could read "
+              "/autograder/source and the master notebook and write /autograder/results (see the README's "
+              "\"Gradescope courses\").")
 
 
 def main_run(assignment: str, visibility: str) -> int:

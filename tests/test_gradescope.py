@@ -222,33 +222,6 @@ def _hidden_sources(assignment: str) -> list[str]:
     return lines
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("assignment,student", _samples())
-def test_run_autograder_scores_as_optimlab_grade(gradescope_env, assignment, student):
-    total, failures = importlib.import_module(SAMPLE_TABLES[assignment]).EXPECTED[student]
-    points = sample_grading.test_cell_points(assignment)
-    path = SAMPLES / assignment / f"{student}.ipynb"
-    results, log = gradescope_env.grade(assignment, {notebook_name(assignment): path.read_bytes()})
-
-    assert results["score"] == pytest.approx(total, abs=1e-9)
-    scored = {t["name"]: t for t in results["tests"] if "score" in t}
-    assert set(scored) == set(points)  # one test per hidden-test cell, named after the function it checks
-    for check, test in scored.items():
-        score, words = failures.get(check, (points[check], None))
-        assert test["score"] == pytest.approx(score, abs=1e-9), test["output"]
-        assert test["max_score"] == points[check]
-        assert test["visibility"] == "after_published"
-        if words is not None:
-            assert words in test["output"], test["output"]  # the diagnosed mistake, as in the feedback HTML
-        if score < points[check] and student != "untouched":
-            assert "FAILED" in test["output"]
-    manual = [t for t in results["tests"] if "score" not in t]
-    assert manual and all("manual" in t["tags"] and t["max_score"] > 0 for t in manual)
-    text = json.dumps(results)
-    assert not [line for line in _hidden_sources(assignment) if line in text]  # no hidden test's source
-    assert str(results["score"]) in log or f"{results['score']:g}" in log
-
-
 # ----------------------------------------------------------------------------- the attacks
 
 FULL = 25.0
@@ -320,6 +293,32 @@ def test_a_python_that_cannot_start_still_gives_results(gradescope_env, tmp_path
     validate(results)
     assert results["score"] == 0 and "could not start" in results["output"]
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,student", _samples())
+def test_run_autograder_scores_as_optimlab_grade(gradescope_env, assignment, student):
+    total, failures = importlib.import_module(SAMPLE_TABLES[assignment]).EXPECTED[student]
+    points = sample_grading.test_cell_points(assignment)
+    path = SAMPLES / assignment / f"{student}.ipynb"
+    results, log = gradescope_env.grade(assignment, {notebook_name(assignment): path.read_bytes()})
+
+    assert results["score"] == pytest.approx(total, abs=1e-9)
+    scored = {t["name"]: t for t in results["tests"] if "score" in t}
+    assert set(scored) == set(points)  # one test per hidden-test cell, named after the function it checks
+    for check, test in scored.items():
+        score, words = failures.get(check, (points[check], None))
+        assert test["score"] == pytest.approx(score, abs=1e-9), test["output"]
+        assert test["max_score"] == points[check]
+        assert test["visibility"] == "after_published"
+        if words is not None:
+            assert words in test["output"], test["output"]  # the diagnosed mistake, as in the feedback HTML
+        if score < points[check] and student != "untouched":
+            assert "FAILED" in test["output"]
+    manual = [t for t in results["tests"] if "score" not in t]
+    assert manual and all("manual" in t["tags"] and t["max_score"] > 0 for t in manual)
+    text = json.dumps(results)
+    assert not [line for line in _hidden_sources(assignment) if line in text]  # no hidden test's source
+    assert str(results["score"]) in log or f"{results['score']:g}" in log
 
 def test_kernel_memory_fits_the_container():
     from autograder.course import Limits
