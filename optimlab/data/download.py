@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 import zlib
 from http.client import HTTPException
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from tqdm import tqdm
 
@@ -247,11 +247,20 @@ def _check_md5(path: Path, expected: str) -> None:
 # ---------------------------------------------------------------------- extraction
 
 
+def escapes_directory(name: str) -> bool:
+    """Whether an archive member called ``name`` could land outside the extraction directory.
+
+    The name is read both as tar means it (``/``-separated) and as Windows would when writing it
+    (``\\`` separates too, and ``C:`` or a leading separator anchors it), so the answer is the same
+    on every system: ``/etc/x``, ``C:\\x``, ``\\x``, ``../x`` and ``a\\..\\..\\x`` all escape.
+    """
+    return any(path.anchor or ".." in path.parts for path in (PurePosixPath(name), PureWindowsPath(name)))
+
+
 def _check_member(member: tarfile.TarInfo) -> None:
     """Refuse members that could write outside the extraction directory or are not
     plain files or directories (links, devices, FIFOs)."""
-    name = Path(member.name)
-    if name.is_absolute() or ".." in name.parts:
+    if escapes_directory(member.name):
         raise DownloadError(
             f"The archive holds {member.name!r}, a path outside its own directory, so it was "
             "not extracted; check the URL."
