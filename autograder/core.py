@@ -252,17 +252,24 @@ def prepare(assignment: str) -> None:
     Raises WorkerError with one sentence when this machine cannot grade it.
     """
     try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
         from nbgrader.apps import NbGraderAPI  # noqa: F401
+        from autograder.course import master_notebook
         from autograder.preprocessors.execute import font_cache_files
         from autograder.reference import load_reference
         from autograder.specs import load_spec
 
+        master_notebook(assignment)
+        try:  # the grading kernel (the master notebooks' kernelspec) must start here too
+            KernelSpecManager().get_kernel_spec("python3")
+        except NoSuchKernel:
+            raise ImportError("no python3 Jupyter kernel (ipykernel) is installed") from None
         font_cache_files()
         _template(assignment)
         load_reference(assignment)
         load_spec(assignment)
     except (ImportError, OSError, GradingError) as err:
-        what = f"{type(err).__name__}: {err}" if isinstance(err, ImportError) else str(err)
+        what = (f"{type(err).__name__}: {err}" if isinstance(err, ImportError) else str(err)).rstrip(".")
         raise WorkerError(f"The grading worker {_where()} cannot grade {assignment} ({what}); every worker "
                           "needs the course installed with its dependencies (pip install -e <course>).") from None
 

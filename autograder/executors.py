@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import pickle
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
@@ -48,6 +49,28 @@ def local_pool(workers: int, assignments: list[str]) -> ProcessPoolExecutor:
     return pool
 
 
+class ImportOnWorker(Executor):
+    """Sends every call to `inner` (a Dask executor) as a builtin that imports the function there.
+
+    Dask reads a task's function and arguments as soon as the worker receives
+    them; a worker that cannot import the course would fail there, outside any
+    task, and the job would wait forever. Sent as `eval` of one line with the
+    job pickled to bytes, the import happens inside the task, whose error
+    (say, No module named 'autograder') comes back as the job's result.
+    """
+
+    def __init__(self, inner: Executor):
+        self.inner = inner
+
+    def submit(self, fn, /, *args, **kwargs):
+        call = (f"__import__({fn.__module__!r}, fromlist=['_']).{fn.__qualname__}"
+                "(*__import__('pickle').loads(args), **__import__('pickle').loads(kwargs))")
+        return self.inner.submit(eval, call, {"args": pickle.dumps(args), "kwargs": pickle.dumps(kwargs)})
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait=wait)
+
+
 @contextmanager
 def dask_executor(address: str) -> Iterator[Executor]:
     """The executor of a Dask distributed cluster, through a client of its scheduler at `address`.
@@ -67,7 +90,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
                            "and that the scheduler is running.") from None
     try:
         # pure=False: every job is its own task, never merged with an identical one.
-        yield client.get_executor(pure=False)
+        yield ImportOnWorker(client.get_executor(pure=False))
     finally:
         client.close()
 

@@ -58,7 +58,7 @@ def _problem_file(course_dir: Path, student: str, assignment: str) -> Path:
     return course_dir / "autograded" / student / assignment / "problem.txt"
 
 
-def _read_result(course_dir: Path, student: str, assignment: str) -> Result:
+def read_result(course_dir: Path, student: str, assignment: str) -> Result:
     """Scores from the gradebook (manual grades included) and the rest from the autograded files."""
     from nbgrader.api import MissingEntry
 
@@ -90,7 +90,7 @@ def gradebook_results(course_dir: Path) -> list[Result]:
         raise GradingError(f"There is no gradebook in {course_dir}: grade the submissions first.")
     with gradebook(course_dir) as gb:
         keys = [(s.student.id, a.name) for a in gb.assignments for s in a.submissions]
-    return [_read_result(course_dir, student, assignment) for student, assignment in keys]
+    return [read_result(course_dir, student, assignment) for student, assignment in keys]
 
 
 @contextmanager
@@ -246,7 +246,7 @@ def grade_batch(todo: list[Submission], course_dir: Path, limits: Limits, pool: 
     finally:
         for future in pending:
             future.cancel()
-    return [_read_result(course_dir, sub.student, sub.assignment) for sub in todo]
+    return [read_result(course_dir, sub.student, sub.assignment) for sub in todo]
 
 
 def grade(sub: Submission, course_dir: Path, limits: Limits = Limits()) -> Result:
@@ -309,7 +309,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
         todo, kept = _newer_than_graded(subs, course_dir)
         results = grade_batch(todo, course_dir, limits, pool)
     for sub in kept:
-        result = _read_result(course_dir, sub.student, sub.assignment)
+        result = read_result(course_dir, sub.student, sub.assignment)
         result.notes.append("an older submission was not graded: the gradebook holds a newer one")
         results.append(result)
     return results
