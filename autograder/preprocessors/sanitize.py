@@ -222,7 +222,10 @@ def _inert(source: str, inserted: set[str]) -> bool:
     if _hostile_blocks(source, inserted):
         return False
     finder = _RawContentFinder()
-    MarkdownWithMath(renderer=finder).render(source)
+    try:
+        MarkdownWithMath(renderer=finder).render(source)
+    except Exception:  # noqa: BLE001 - text the renderer cannot read is not known to be inert
+        return False
     return all(html.strip() in inserted if kind == "html" else url_ok(html, image=kind == "image")
                for kind, html in finder.found)
 
