@@ -59,7 +59,10 @@ def _escape():
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.umount2(b"/proc", 2) != 0:
         return "umount: " + errno.errorcode[ctypes.get_errno()]
-    fd = os.open("/proc/1/ns/net", os.O_RDONLY)
+    try:
+        fd = os.open("/proc/1/ns/net", os.O_RDONLY)
+    except OSError as err:
+        return "umounted /proc, then open: " + errno.errorcode[err.errno]
     if libc.setns(fd, 0x40000000) != 0:
         return "setns: " + errno.errorcode[ctypes.get_errno()]
     return _attempt(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", {tcp}))
