@@ -35,7 +35,12 @@ class LimitOutputSize(NbGraderPreprocessor):
 
 
 class AddGradingNotes(NbGraderPreprocessor):
-    """Adds a first markdown cell listing the limits the submission hit, if any."""
+    """Adds a first markdown cell listing the limits the submission hit, if any.
+
+    The list (`resources["optimlab_limits"]`, from `Execute`) starts with the
+    protections this system could not put in force ("graded without a memory
+    limit: not supported on this system"), then the limits the kernel hit.
+    """
 
     def preprocess(self, nb, resources):
         limits = resources.get("optimlab_limits", [])
