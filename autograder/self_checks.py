@@ -7,7 +7,9 @@ a student writes), this module runs the master notebook's self-check cells
 with the reference function replaced by that variant and records where the
 mistake shows:
 
-- "own": the self-check of the function where the mistake is made fails;
+- "own": the self-check of the function where the mistake is made fails
+  (a cell checking several functions, one `with self_check("name"):` block
+  each, is the own check of every one of them);
 - "elsewhere": only a later self-check fails (the student is sent to the
   wrong cell);
 - "hidden only": no self-check fails; the hidden tests are the first to see it.
@@ -21,8 +23,10 @@ self-check then runs against the namespace as it was just before that cell.
 """
 from __future__ import annotations
 
+import ast
 import os
 import sys
+import types
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -43,6 +47,7 @@ class Coverage:
     where: str                   # "own", "elsewhere" or "hidden only"
     failing: tuple[str, ...]     # the first self-check that failed, by the function it checks
     hidden_only: str | None = None  # why the visible checks must not see it, if so
+    says: str = ""               # what that self-check printed when it failed (its error's message)
 
 
 @dataclass
@@ -51,19 +56,64 @@ class _NotebookRun:
 
     shell: object
     cells: list[tuple[str, str, dict]]  # (function checked, cell source, namespace before the cell)
+    checks: list[tuple[str, ...]]       # the functions each of those cells checks
 
-    def fails(self, index: int, name: str, variant) -> bool:
-        """Whether self-check cell `index` fails when `name` is `variant`."""
+    def fails(self, index: int, name: str, variant) -> str | None:
+        """What self-check cell `index` says when it fails with `name` replaced by `variant`; None if it passes."""
         from IPython.utils.capture import capture_output
 
         _, source, namespace = self.cells[index]
         user_ns = self.shell.user_ns
         user_ns.clear()
-        user_ns.update(namespace)
-        user_ns[name] = variant
+        user_ns.update(_fresh(namespace))
+        user_ns[name] = _named(variant, name)
+        paired = getattr(variant, "paired_forward", None)
+        if paired is not None:  # a wrong backward pass reads the cache of the forward pass written with it
+            user_ns[name.replace("backward", "forward")] = paired
         with capture_output():
             result = self.shell.run_cell(source, store_history=False, silent=True)
-        return result.error_in_exec is not None or result.error_before_exec is not None
+        error = result.error_in_exec or result.error_before_exec
+        if error is None:
+            return None
+        return str(error).strip() or type(error).__name__
+
+
+def _fresh(namespace: dict) -> dict:
+    """`namespace` with its arrays copied (also those in dicts), so that a variant writing into its
+    inputs in one run cannot change what the next runs see."""
+    import numpy as np
+
+    def fresh(value):
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        if type(value) is dict:
+            return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in value.items()}
+        return value
+
+    return {key: fresh(value) for key, value in namespace.items()}
+
+
+def _named(variant, name: str):
+    """`variant` under the name a student's function has (a check may look it up by `fn.__name__`)."""
+    if not isinstance(variant, types.FunctionType):
+        return variant
+    renamed = types.FunctionType(variant.__code__, variant.__globals__, name, variant.__defaults__,
+                                 variant.__closure__)
+    renamed.__kwdefaults__ = variant.__kwdefaults__
+    renamed.__dict__.update(variant.__dict__)
+    return renamed
+
+
+def _checked_functions(grade_name: str, source: str) -> tuple[str, ...]:
+    """The functions a self-check cell checks: those of its `with self_check("name"):` blocks, else its grade id's."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return (grade_name,)
+    names = [node.args[0].value for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "self_check"
+             and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+    return tuple(dict.fromkeys(names)) or (grade_name,)
 
 
 def _is_self_check(cell) -> bool:
@@ -91,7 +141,7 @@ def run_notebook(assignment: str) -> _NotebookRun:
     shell.reset(new_session=False)  # one shell serves every assignment: start from an empty namespace
     nb = nbformat.read(master_notebook(assignment), as_version=4)
     last_check = max((i for i, c in enumerate(nb.cells) if _is_self_check(c)), default=-1)
-    cells = []
+    cells, checks = [], []
     for cell in nb.cells[:last_check + 1]:  # what follows the last self-check cannot matter to one
         if cell.cell_type != "code" or _is_hidden_test(cell):
             continue
@@ -99,12 +149,13 @@ def run_notebook(assignment: str) -> _NotebookRun:
         if _is_self_check(cell):
             name = cell.metadata["nbgrader"]["grade_id"][len(CHECK_PREFIX):]
             cells.append((name, source, dict(shell.user_ns)))
+            checks.append(_checked_functions(name, source))
         with capture_output():
             result = shell.run_cell(source, store_history=False, silent=True)
         if not result.success:
             raise RuntimeError(f"cell of {assignment} failed in the reference run: {result.error_in_exec!r}\n{source}")
         _close_figures()
-    return _NotebookRun(shell, cells)
+    return _NotebookRun(shell, cells, checks)
 
 
 def _close_figures() -> None:
@@ -113,10 +164,30 @@ def _close_figures() -> None:
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+def checked_functions(assignment: str) -> list[str]:
+    """The functions of `assignment` that have a self-check, in the notebook's order."""
+    return list(dict.fromkeys(name for names in run_notebook(assignment).checks for name in names))
+
+
+def where_shows(assignment: str, name: str, variant, message: str = "", hidden_only: str | None = None) -> Coverage:
+    """Where the visible self-checks of `assignment` first fail with `variant` in place of function `name`."""
+    run = run_notebook(assignment)
+    return _locate(run, _positions(run), name, variant, message, hidden_only)
+
+
+def _positions(run: _NotebookRun) -> dict[str, int]:
+    """The index of the first self-check cell of every function checked."""
+    position = {}
+    for i, names in enumerate(run.checks):
+        for name in names:
+            position.setdefault(name, i)
+    return position
+
+
 def coverage(assignment: str) -> list[Coverage]:
     """Where every known mistake with a variant of `assignment` shows, one row each."""
     run = run_notebook(assignment)
-    position = {name: i for i, (name, _, _) in enumerate(run.cells)}
+    position = _positions(run)
     rows = []
     for check in load_spec(assignment).values():
         for mistake in check.mistakes:
@@ -138,12 +209,14 @@ def _locate(run: _NotebookRun, position: dict, name: str, variant, message: str,
             hidden_only: str | None) -> Coverage:
     """The self-check that first fails with `variant` in place of `name`: its own, or a later one."""
     own = position.get(name)
-    if own is not None and run.fails(own, name, variant):
-        return Coverage(name, message, "own", (name,), hidden_only)
+    says = run.fails(own, name, variant) if own is not None else None
+    if says is not None:
+        return Coverage(name, message, "own", (name,), hidden_only, says)
     start = own + 1 if own is not None else 0
     for index in range(start, len(run.cells)):
-        if run.fails(index, name, variant):
-            return Coverage(name, message, "elsewhere", (run.cells[index][0],), hidden_only)
+        says = run.fails(index, name, variant)
+        if says is not None:
+            return Coverage(name, message, "elsewhere", (run.cells[index][0],), hidden_only, says)
     return Coverage(name, message, "hidden only", (), hidden_only)
 
 
@@ -162,15 +235,21 @@ def summary(rows: list[Coverage]) -> dict[str, int]:
 
 def format_table(assignment: str, rows: list[Coverage]) -> str:
     """A Markdown table of `rows`, with the summary under it."""
-    lines = [f"### {assignment}", "", "| function | mistake | caught by | self-checks that fail |",
-             "|---|---|---|---|"]
+    lines = [f"### {assignment}", "", "| function | mistake | caught by | self-checks that fail | what it says |",
+             "|---|---|---|---|---|"]
     for r in rows:
         caught = f"hidden only (by design: {r.hidden_only})" if r.hidden_only else r.where
-        message = r.mistake if len(r.mistake) <= 90 else r.mistake[:87] + "..."
-        lines.append(f"| {r.check} | {message} | {caught} | {', '.join(r.failing) or '-'} |")
+        says = _cell_text(r.says.splitlines()[0] if r.says else "-", 110)
+        lines.append(f"| {r.check} | {_cell_text(r.mistake, 90)} | {caught} | {', '.join(r.failing) or '-'} | {says} |")
     counts = summary(rows)
     lines += ["", "; ".join(f"{k}: {v}" for k, v in counts.items())]
     return "\n".join(lines)
+
+
+def _cell_text(text: str, width: int) -> str:
+    """`text` cut to `width` characters, safe inside a Markdown table cell."""
+    text = text if len(text) <= width else text[:width - 3] + "..."
+    return text.replace("|", "\\|")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -120,7 +120,8 @@ def _graded(assignment: str, check: str, obj):
 def test_every_known_mistake_is_shown_by_a_variant_or_a_behaviour():
     unexplained = [(a, name, m.message) for a, name, m in BEHAVIOUR_MISTAKES if _behaviour(m.message) is None]
     assert not unexplained, "a behaviour mistake with no example here: add one to BEHAVIOURS"
-    assert len(ALL) >= 190 and len(BEHAVIOUR_MISTAKES) >= 40  # the enumeration is not vacuous
+    # The enumeration is not vacuous (in-place writes of losses, update rules and dropout are variants now).
+    assert len(ALL) >= 190 and len(BEHAVIOUR_MISTAKES) >= 25
 
 
 @pytest.mark.parametrize("assignment,check,mistake", BEHAVIOUR_MISTAKES,

@@ -388,6 +388,15 @@ SHARED_MASK = ("every row is dropped alike: draw one random number per entry, rn
 DTYPE_CHANGED = ("a float32 x comes back as float64: the NumPy mask is float64, so convert it to x.dtype "
                  "(xp.astype(mask, x.dtype)) before multiplying.")
 
+def forward_in_place(x, p, mode, rng):
+    if mode == "test":
+        return x, (None, mode)
+    xp = array_namespace(x)
+    mask = xp.astype(xp.asarray(rng.random(x.shape) >= p), x.dtype) / (1 - p)
+    x *= mask
+    return x, (mask, mode)
+
+
 FORWARD_MISTAKES = (
     Mistake(P_IS_KEEP, variant=forward_p_is_keep, when=_says("(a fraction p)")),
     Mistake(NO_RESCALING, variant=forward_no_rescaling, when=_says("(not rescaled)")),
@@ -397,7 +406,7 @@ FORWARD_MISTAKES = (
     Mistake(SHARED_MASK, variant=forward_one_mask_per_column, when=_says("(one mask shared")),
     Mistake(DTYPE_CHANGED, variant=forward_float64_mask, when=_says("(dtype changed)")),
     Mistake("dropout_forward writes into x (e.g. `x *= mask`), which changes the caller's activations: compute "
-            "a new array, out = x * mask.", when=_says(X_IN_PLACE)),
+            "a new array, out = x * mask.", variant=forward_in_place, when=_says(X_IN_PLACE)),
     Mistake("dropout_forward does not run on array_api_strict arrays: get xp = array_namespace(x), convert the "
             "NumPy mask with xp.asarray and use xp functions (xp.astype, ...), not np.* functions.",
             when=_not_array_api),
@@ -461,6 +470,14 @@ def backward_ignores_mask(dout, cache):
     return dout
 
 
+@_backward_of(forward_keeping_keep_mask)
+def backward_in_place(dout, cache):
+    keep, p, mode = cache
+    if mode != "test":
+        dout *= keep / (1 - p)
+    return dout
+
+
 BACKWARD_MISTAKES = (
     Mistake("the backward pass draws a new mask: it must use the forward pass's mask (keep it in the cache), "
             "because the entries dropped there did not affect the loss.", variant=backward_fresh_mask,
@@ -474,7 +491,7 @@ BACKWARD_MISTAKES = (
             "dx = dout * mask / (1 - p).", variant=backward_ignores_mask,
             when=_says("not 0 where", unless=("(a new mask",))),
     Mistake("dropout_backward writes into dout (e.g. `dout *= mask`): return a new array.",
-            when=_says(DOUT_IN_PLACE)),
+            variant=backward_in_place, when=_says(DOUT_IN_PLACE)),
     Mistake("dropout_backward does not run on array_api_strict arrays: use xp = array_namespace(dout) and xp "
             "functions only.", when=_not_array_api),
 )

@@ -123,9 +123,20 @@ def _hyperparameter_missing(record: dict) -> bool:
     return isinstance(final, dict) and any(v is None for v in final.values())
 
 
+WRITES_IN_PLACE = ("the rule writes into w or dw (e.g. `w -= ...` or `dw *= ...`), which changes the caller's "
+                   "arrays: compute next_w as a new array (`next_w = w - ...`).")
+
+
+def common_mistakes(in_place_variant) -> tuple:
+    """The mistakes every update rule can make; `in_place_variant` is the rule written with `w -= ...`.
+
+    The driver raises on an in-place write, so the diagnosis comes from `when`; the
+    variant is what the visible self-checks are run against (`autograder.self_checks`).
+    """
+    return (Mistake(WRITES_IN_PLACE, variant=in_place_variant, when=_not_in_place),) + COMMON_MISTAKES
+
+
 COMMON_MISTAKES = (
-    Mistake("the rule writes into w or dw (e.g. `w -= ...` or `dw *= ...`), which changes the caller's arrays: "
-            "compute next_w as a new array (`next_w = w - ...`).", when=_not_in_place),
     Mistake("the rule does not run on array_api_strict arrays: get `xp = array_namespace(w, dw)` and use only "
             "xp functions (xp.sqrt, xp.zeros_like, ...), not np.* functions or methods such as .copy().",
             when=_not_array_api),
@@ -145,6 +156,14 @@ def sgd_uphill(w, dw, config=None):
     config.setdefault("learning_rate", 1e-2)
     next_w = w + config["learning_rate"] * dw
     return next_w, config
+
+
+def sgd_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    w -= config["learning_rate"] * dw
+    return w, config
 
 
 SGD_CASES = (
@@ -183,6 +202,32 @@ def momentum_forgets_velocity(w, dw, config=None):
     v = config["momentum"] * v - config["learning_rate"] * dw
     next_w = w + v
     return next_w, config
+
+
+def momentum_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    xp = array_namespace(w, dw)
+    v = config["momentum"] * config.get("velocity", xp.zeros_like(w)) - config["learning_rate"] * dw
+    config["velocity"] = v
+    w += v
+    return w, config
+
+
+def nesterov_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    xp = array_namespace(w, dw)
+    rho = config["momentum"]
+    v_prev = config.get("velocity", xp.zeros_like(w))
+    v = rho * v_prev - config["learning_rate"] * dw
+    config["velocity"] = v
+    w += -rho * v_prev + (1 + rho) * v
+    return w, config
 
 
 MOMENTUM_CASES = (
@@ -292,6 +337,17 @@ def adagrad_without_epsilon(w, dw, config=None):
     return next_w, config
 
 
+def adagrad_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    config["grad_squared"] = config.get("grad_squared", xp.zeros_like(w)) + dw * dw
+    w -= config["learning_rate"] * dw / (xp.sqrt(config["grad_squared"]) + config["epsilon"])
+    return w, config
+
+
 def saved_grad_squared(rng, shape):
     return {"grad_squared": rng.uniform(0.5, 2.0, size=shape)}
 
@@ -377,6 +433,19 @@ def rmsprop_without_epsilon(w, dw, config=None):
     config["grad_squared"] = grad_squared
     next_w = w - config["learning_rate"] * dw / xp.sqrt(grad_squared)
     return next_w, config
+
+
+def rmsprop_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    decay = config["decay_rate"]
+    config["grad_squared"] = decay * config.get("grad_squared", xp.zeros_like(w)) + (1 - decay) * dw * dw
+    w -= config["learning_rate"] * dw / (xp.sqrt(config["grad_squared"]) + config["epsilon"])
+    return w, config
 
 
 RMSPROP_CASES = (
@@ -497,6 +566,24 @@ def adam_without_epsilon(w, dw, config=None):
     v_hat = v / (1 - config["beta2"] ** t)
     next_w = w - config["learning_rate"] * m_hat / xp.sqrt(v_hat)
     return next_w, config
+
+
+def adam_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    xp = array_namespace(w, dw)
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", xp.zeros_like(w)) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", xp.zeros_like(w)) + (1 - config["beta2"]) * dw * dw
+    config.update(m=m, v=v, t=t)
+    m_hat = m / (1 - config["beta1"] ** t)
+    v_hat = v / (1 - config["beta2"] ** t)
+    w -= config["learning_rate"] * m_hat / (xp.sqrt(v_hat) + config["epsilon"])
+    return w, config
 
 
 def saved_moments(rng, shape):
@@ -638,6 +725,26 @@ def adamw_t_starts_at_one(w, dw, config=None):
     return next_w, config
 
 
+def adamw_in_place(w, dw, config=None):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("weight_decay", 1e-2)
+    xp = array_namespace(w, dw)
+    t = config.get("t", 0) + 1
+    m = config["beta1"] * config.get("m", xp.zeros_like(w)) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", xp.zeros_like(w)) + (1 - config["beta2"]) * dw * dw
+    config.update(m=m, v=v, t=t)
+    m_hat = m / (1 - config["beta1"] ** t)
+    v_hat = v / (1 - config["beta2"] ** t)
+    lr = config["learning_rate"]
+    w -= lr * config["weight_decay"] * w + lr * m_hat / (xp.sqrt(v_hat) + config["epsilon"])
+    return w, config
+
+
 ADAMW_CASES = (
     rule_case(ADAMW_KEYS, (5,), 8, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
                                     "weight_decay": 1e-2}),
@@ -738,6 +845,16 @@ def gd_gradient_at_start(grad_fn, x0, rule, config, num_steps):
     return np.stack(path)
 
 
+def gd_writes_into_x0(grad_fn, x0, rule, config, num_steps):
+    x = x0
+    path = [x]
+    for _ in range(num_steps):
+        next_x, config = rule(x, grad_fn(x), config)
+        x[:] = next_x
+        path.append(x)
+    return np.stack(path)
+
+
 DESCENT_CASES = (
     lecture_case(spec_sgd, {"learning_rate": 0.1}, 6, "SGD with learning_rate=0.1"),
     quadratic_case(3, spec_sgd, {"learning_rate": 0.2}, 8, "SGD with learning_rate=0.2"),
@@ -756,7 +873,8 @@ DESCENT_MISTAKES = (
     Mistake("the gradient is computed once at x0: evaluate grad_fn at the current point at every step.",
             variant=gd_gradient_at_start),
     Mistake("x0 was changed in place, so the trajectory's points are all the same array: let the rule "
-            "return new arrays and never write into x.", when=lambda record: bool(record.get("mutated"))),
+            "return new arrays and never write into x.", variant=gd_writes_into_x0,
+            when=lambda record: bool(record.get("mutated"))),
 )
 
 
@@ -769,7 +887,7 @@ TABLE_ROWS = ("sgd", "sgd_momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
 CHECKS = [
-    Check("sgd", SGD_CASES, run=drive, mistakes=COMMON_MISTAKES + (
+    Check("sgd", SGD_CASES, run=drive, mistakes=common_mistakes(sgd_in_place) + (
         Mistake("the step goes uphill: subtract learning_rate * dw.", variant=sgd_uphill),
     )),
     Check("gradient_descent", DESCENT_CASES, run=descent, mistakes=DESCENT_MISTAKES),
@@ -783,12 +901,13 @@ CHECKS = [
         Mistake("the Hessian of (x + 2y - 7)**2 + (2x + y - 5)**2 is [[10, 8], [8, 10]] (each square "
                 "contributes 2 a a^T): its eigenvalues are 18 and 2.", variant={"largest_eigenvalue": 9.0}),
     )),
-    Check("sgd_momentum", MOMENTUM_CASES, run=drive, mistakes=COMMON_MISTAKES + MOMENTUM_MISTAKES),
-    Check("nesterov", MOMENTUM_CASES, run=drive, mistakes=COMMON_MISTAKES + NESTEROV_MISTAKES),
-    Check("adagrad", ADAGRAD_CASES, run=drive, mistakes=COMMON_MISTAKES + ADAGRAD_MISTAKES),
-    Check("rmsprop", RMSPROP_CASES, run=drive, mistakes=COMMON_MISTAKES + RMSPROP_MISTAKES),
-    Check("adam", ADAM_CASES, run=drive, mistakes=COMMON_MISTAKES + ADAM_MISTAKES),
-    Check("adamw", ADAMW_CASES, run=drive, mistakes=COMMON_MISTAKES + ADAMW_MISTAKES),
+    Check("sgd_momentum", MOMENTUM_CASES, run=drive,
+          mistakes=common_mistakes(momentum_in_place) + MOMENTUM_MISTAKES),
+    Check("nesterov", MOMENTUM_CASES, run=drive, mistakes=common_mistakes(nesterov_in_place) + NESTEROV_MISTAKES),
+    Check("adagrad", ADAGRAD_CASES, run=drive, mistakes=common_mistakes(adagrad_in_place) + ADAGRAD_MISTAKES),
+    Check("rmsprop", RMSPROP_CASES, run=drive, mistakes=common_mistakes(rmsprop_in_place) + RMSPROP_MISTAKES),
+    Check("adam", ADAM_CASES, run=drive, mistakes=common_mistakes(adam_in_place) + ADAM_MISTAKES),
+    Check("adamw", ADAMW_CASES, run=drive, mistakes=common_mistakes(adamw_in_place) + ADAMW_MISTAKES),
     Check("optimizer_table", tuple(answer_case(k) for k in TABLE_ROWS), run=look_up_answer, is_value=True, mistakes=(
         Mistake("AdaGrad's sum of squared gradients is not leaky (it never forgets); RMSProp's is.",
                 variant={"adagrad": (False, True, True, False)}),
