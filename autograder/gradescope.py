@@ -160,7 +160,8 @@ def build_autograder(assignment: str, out: Path, visibility: str = DEFAULT_VISIB
     if out.is_dir():
         raise GradescopeError(f"{out} is a folder; give --out a file name such as {out / assignment}.zip.")
     if visibility not in VISIBILITIES:
-        raise GradescopeError(f"{visibility!r} is not a Gradescope visibility; choose one of {', '.join(VISIBILITIES)}.")
+        raise GradescopeError(f"{visibility!r} is not a Gradescope visibility; "
+                              f"choose one of {', '.join(VISIBILITIES)}.")
     files = autograder_files(assignment, visibility)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_zip(files, out, top="", executable=frozenset({"setup.sh", "run_autograder"}))
@@ -268,19 +269,20 @@ def results_of(graded, visibility: str, seconds: float, remarks: list[str]) -> d
     tests = tests_of(graded, visibility)
     manual = [t for t in tests if "score" not in t]
     auto_max = sum(t["max_score"] for t in tests if "score" in t)
-    lines = [f"Autograded: {graded.score:g} of {auto_max:g} points from the hidden tests."]
+    when = {"after_published": "once your instructor publishes the grades", "after_due_date": "after the due date"}
+    if visibility == "visible":
+        lines = [f"Autograded: {graded.score:g} of {auto_max:g} points from the hidden tests."]
+    else:  # this summary is always visible: it must not tell the score the tests' visibility holds back
+        lines = [f"Your notebook was graded; your score and the hidden tests' feedback are shown "
+                 f"{when.get(visibility, 'by your instructor')}."]
     if manual:
         lines.append(f"Your {len(manual)} written answers ({sum(t['max_score'] for t in manual):g} points) "
                      "are graded by hand.")
-    if visibility != "visible":
-        lines.append({"after_published": "The hidden tests' feedback is shown once your instructor publishes "
-                                         "the grades.",
-                      "after_due_date": "The hidden tests' feedback is shown after the due date.",
-                      "hidden": ""}[visibility])
     notes = list(remarks) + list(graded.notes)
     if notes:
         lines += ["", "Grading notes:"] + [f"- {n[0].upper()}{n[1:]}." for n in notes]
-    return {"score": graded.score, "execution_time": round(seconds), "output": "\n".join(l for l in lines),
+    # Rounded: a sum of per-cell scores like 25.840000000000003 reads as 25.84 on Gradescope.
+    return {"score": round(graded.score, 6), "execution_time": round(seconds), "output": "\n".join(lines),
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
             "tests": tests, "extra_data": {"assignment": graded.assignment, "worker": graded.worker}}
 

@@ -82,7 +82,8 @@ GRADESCOPE_ATTACKS = [
     Attack("writes_results", "writes a results.json of full marks, also from a process that outlives the "
            "kernel, before the correct answers", _edit("writes_results", _prepend("svm_loss_naive", WRITE_RESULTS))),
     Attack("reads_source", "reads the master notebook from /autograder/source and the installed course, "
-           "and runs its solutions as its answers", _from_untouched("reads_source", _replace_answers(lambda g: READ_SOURCE))),
+           "and runs its solutions as its answers",
+           _from_untouched("reads_source", _replace_answers(lambda g: READ_SOURCE))),
     Attack("fake_stdout", "prints a results.json of full marks on stdout and into file descriptors 1 and 2, "
            "with wrong answers", _edit("fake_stdout", _wrong_everywhere(FAKE_STDOUT))),
 ]
