@@ -6,16 +6,20 @@ is none: with nbgrader's default configuration in a student's folder, and from
 the course root with the course's configuration.
 """
 import ast
+import os
 import re
+import shutil
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENTS, REPO_ROOT, assignment_ids, master_notebook
+from autograder.course import ASSIGNMENTS, REPO_ROOT, SAMPLES, assignment_ids, master_notebook
 from autograder.preprocessors import SUBMIT_CALL
-from autograder.specs import load_spec
+from autograder.specs import load_module, load_spec
 from optimlab import validation
 from optimlab.checks import check_close
 from optimlab.validation import (AnswerMissing, SelfCheckFailed, confirm_answered, confirm_self_check,
@@ -188,3 +192,184 @@ def test_written_answers_are_named_where_the_student_writes(assignment):
     assert answers
     for number, cell in enumerate(answers, start=1):
         assert cell.source == f"**Your answer to Question {number}:**\n\nYOUR ANSWER HERE"
+
+
+# --- nbgrader validate, as a student and from the course root ---------------------------------
+
+# One sample per assignment with a mistake its own self-check sees, and what Validate must name.
+MISTAKES = {
+    "01_losses": ("softmax_sums", {"softmax_loss": "FAIL vectorized equals naive on random scores"}),
+    "02_gradients": ("gradient_not_averaged", {"svm_loss_vectorized": "FAIL", "softmax_loss_vectorized": "FAIL"}),
+    "03_optimizers": ("updates_in_place", {"sgd": "FAIL"}),
+    "04_schedules": ("cosine_degrees", {"cosine_decay": "FAIL cosine_decay at t = 0, T/2, T, 2T"}),
+    "05_dropout": ("p_is_keep_probability", {"dropout_forward": "FAIL p = 0.2: fraction of entries kept"}),
+}
+SUMMARY = re.compile(r"^(Success!|VALIDATION FAILED|THE CONTENTS OF|THE TYPES OF)", re.M)
+NAMED = [re.compile(r'confirm_self_check\("(\w+)"\)'), re.compile(r'confirm_answered\("(\w+)"'),
+         re.compile(r"Your answer to (Question \d+)")]
+
+
+def _sample(assignment: str, student: str):
+    return SAMPLES / assignment / f"{student}.ipynb"
+
+
+def _environment(home) -> dict[str, str]:
+    """A student's environment: an empty home, no OptimLab or nbgrader variables (so no fast mode
+    is asked for), one BLAS thread (the test runs two validations at once)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPTIMLAB_", "NBGRADER_", "JUPYTER", "IPYTHON"))}
+    env.update(HOME=str(home), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
+def parse_validate_output(stdout: str) -> list[dict]:
+    """nbgrader validate's report of each notebook, in order: {"success": bool, "failed": {name: error}}.
+
+    A failing cell is named by what it confirms (the function or answer), or for a written answer by
+    its question; the error is its text with the whitespace collapsed.
+    """
+    starts = [m.start() for m in SUMMARY.finditer(stdout)]
+    reports = []
+    for begin, end in zip(starts, starts[1:] + [len(stdout)]):
+        chunk = stdout[begin:end]
+        failed = {}
+        for block in chunk.split("The following cell failed:")[1:]:
+            source, _, error = block.partition("The error was:")
+            names = [m.group(1) for pattern in NAMED for m in pattern.finditer(source)]
+            failed[names[0] if names else source.strip().splitlines()[0]] = " ".join(error.split())
+        reports.append({"success": chunk.startswith("Success!"), "failed": failed})
+    return reports
+
+
+def _validate_in(notebooks: list, cwd, home) -> subprocess.Popen:
+    """Starts `nbgrader validate` on `notebooks` in `cwd`, as a separate process."""
+    return subprocess.Popen([sys.executable, "-m", "nbgrader", "validate", *map(str, notebooks)], cwd=cwd,
+                            env=_environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _run_all(jobs: dict, parallel: int = 2) -> dict:
+    """Runs the validations of `jobs` ({key: (notebooks, cwd, home)}), `parallel` at a time: their reports by key."""
+    results, pending, running = {}, list(jobs.items()), {}
+    while pending or running:
+        while pending and len(running) < parallel:
+            key, (notebooks, cwd, home) = pending.pop(0)
+            running[key] = (_validate_in(notebooks, cwd, home), notebooks)
+        time.sleep(0.2)
+        for key, (process, notebooks) in list(running.items()):
+            if process.poll() is not None:
+                out, err = process.communicate()
+                reports = parse_validate_output(out)
+                assert len(reports) == len(notebooks), f"{key}: {len(reports)} reports\n{out}\n{err[-3000:]}"
+                results[key] = dict(zip(notebooks, reports))
+                del running[key]
+    return results
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """Every chosen notebook validated: {(configuration, assignment, student): report}.
+
+    "student": nbgrader's default configuration, in a folder of copies without nbgrader_config.py and
+    with an empty home: the untouched notebook, the reference and one mistake of every assignment.
+    "course": from the repository root, with the course's nbgrader_config.py: the untouched notebook and
+    the reference of 01_losses and the same mistakes.
+    """
+    home = tmp_path_factory.mktemp("home")
+    jobs = {}
+    for assignment in assignment_ids():
+        folder = tmp_path_factory.mktemp(f"student_{assignment}")
+        names = ["untouched", "reference", MISTAKES[assignment][0]]
+        for name in names:
+            shutil.copy(_sample(assignment, name), folder / f"{name}.ipynb")
+        jobs[("student", assignment)] = ([f"{name}.ipynb" for name in names], folder, home)
+        assert not (folder / "nbgrader_config.py").exists()
+    course = [("01_losses", "untouched"), ("01_losses", "reference")] + [(a, s) for a, (s, _) in MISTAKES.items()]
+    jobs[("course", None)] = ([_sample(a, s) for a, s in course], REPO_ROOT, home)
+    results = _run_all(jobs)
+    reports = {}
+    for (configuration, assignment), by_notebook in results.items():
+        for notebook, report in by_notebook.items():
+            name = Path(notebook)
+            reports[(configuration, assignment or name.parent.name, name.stem)] = report
+    return reports
+
+
+def _graded_names(assignment: str) -> dict[str, str]:
+    """What the untouched notebook must be told, by graded name: the words its error must hold."""
+    checks = load_spec(assignment)
+    expected = {name: ("is not filled in yet" if check.is_value else "is not written yet")
+                for name, check in checks.items()}
+    nb = nbformat.read(ASSIGNMENTS / assignment / master_notebook(assignment).name, as_version=4)
+    written = sum(c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution", False)
+                  for c in nb.cells)
+    expected.update({f"Question {k}": "You did not provide a response" for k in range(1, written + 1)})
+    return expected
+
+
+CONFIGURATIONS = [("student", a) for a in assignment_ids()] + [("course", "01_losses")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configuration,assignment", CONFIGURATIONS)
+def test_the_untouched_notebook_fails_naming_every_answer_to_fill(validated, configuration, assignment):
+    report = validated[(configuration, assignment, "untouched")]
+    expected = _graded_names(assignment)
+    assert not report["success"]
+    assert set(report["failed"]) == set(expected), report["failed"]
+    for name, words in expected.items():
+        assert words in report["failed"][name], (name, report["failed"][name])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configuration,assignment", CONFIGURATIONS)
+def test_the_reference_passes(validated, configuration, assignment):
+    report = validated[(configuration, assignment, "reference")]
+    assert report == {"success": True, "failed": {}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configuration", ["student", "course"])
+@pytest.mark.parametrize("assignment", assignment_ids())
+def test_a_mistake_a_self_check_sees_fails_validation_naming_it(validated, configuration, assignment):
+    """The self-check's own FAIL message is printed, under the graded cell of the function; no
+    function is blamed whose self-check does not run the changed code."""
+    student, expected = MISTAKES[assignment]
+    report = validated[(configuration, assignment, student)]
+    assert not report["success"]
+    for name, words in expected.items():
+        assert f"The self-check of {name} fails: " in report["failed"][name], report["failed"]
+        assert words in report["failed"][name]
+    assert set(report["failed"]) <= may_be_blamed(assignment, student), report["failed"]
+
+
+def may_be_blamed(assignment: str, student: str) -> set[str]:
+    """The graded names whose self-check runs a function the sample changed (directly, or through
+    another of its answers): the only ones Validate may name for it."""
+    changed = set(load_module(assignment).SAMPLES[student])
+    nb = nbformat.read(_sample(assignment, student), as_version=4)
+    graded = set(load_spec(assignment))
+    calls: dict[str, set[str]] = {}   # answer function -> graded names its code uses
+    blocks: dict[str, set[str]] = {}  # self-check -> graded names its block uses
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(re.sub(r"^%.*$", "", cell.source, flags=re.M))
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name in graded:
+                calls[node.name] = _loaded(node) & graded
+            for name in _self_check_blocks(ast.unparse(node)) if isinstance(node, ast.With) else []:
+                blocks[name] = _loaded(node) & graded
+    def reaches(names: set[str]) -> bool:
+        seen, todo = set(), list(names)
+        while todo:
+            name = todo.pop()
+            if name in changed:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo += calls.get(name, set())
+        return False
+    return changed | {name for name, used in blocks.items() if reaches(used)}
+
+
+def _loaded(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
