@@ -84,11 +84,13 @@ def _digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, dask_cluster):
+    """The corpus graded on a real Dask cluster of 2 workers (tests/conftest.py): its jobs take the
+    local pool's code path from the executor on (tests/test_cluster.py shows both grade alike)."""
     course = tmp_path_factory.mktemp("adversarial")
     before = {p: _digest(p) for p in GUARDED}
     with socket.create_server(("127.0.0.1", 0)):  # a service of this machine that `connects_to_localhost` looks for
-        results = grade_all(find_submissions(CORPUS), course, workers=2, limits=LIMITS)
+        results = grade_all(find_submissions(CORPUS), course, limits=LIMITS, scheduler=dask_cluster.scheduler_address)
     return course, {r.student: r for r in results}, before
 
 
