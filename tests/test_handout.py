@@ -8,9 +8,12 @@ import hashlib
 import importlib.metadata
 import inspect
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 import tomllib
 import zipfile
 from pathlib import Path
@@ -23,7 +26,12 @@ from autograder import course
 from autograder.cli import main as grade_cli
 from autograder.specs import losses as losses_spec
 from autograder.handout import build_handout, student_dependencies, write_zip
+from autograder.grading import gradebook_results
+from autograder.samples import reference_submission, with_replacements
+from browser.expectations import expected_failures
 from edition_leaks import SHARED_IDIOMS, Scanner, master_lines, normalize, source_lines
+from test_download import archive, md5, server  # noqa: F401 - the local server of the test archive
+from test_notebooks import execute
 
 EDITION = "optimlab-student"
 
@@ -301,3 +309,155 @@ def test_shared_idioms_are_reviewed_lines_of_both_a_master_and_the_library():
     library = source_lines(course.REPO_ROOT / "optimlab")
     for line in SHARED_IDIOMS:
         assert line in masters and line in library, f"{line!r} is no longer shared: drop it from the list"
+
+
+# ------------------------------------------------------- on its own, in a fresh venv
+
+
+def _setup_command(readme: str) -> str:
+    """The bash/zsh set-up command of the students' README, as written there."""
+    section = readme.split("## 1. Set up")[1].split("\n## ")[0]
+    return re.search(r"```bash\n(.*?)\n```", section, re.S).group(1).strip()
+
+
+def _outside_env(**extra) -> dict[str, str]:
+    """The environment of a student's shell: nothing of the repository's venv or the test run."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "OPTIMLAB_DATA_DIR", "OPTIMLAB_FAST")}
+    repo_bins = {str(course.REPO_ROOT / ".venv" / "bin"), str(Path(sys.executable).parent)}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p not in repo_bins)
+    return env | extra
+
+
+@pytest.fixture(scope="session")
+def student_venv(tmp_path_factory):
+    """A fresh edition outside the repository, installed with its README's command into its own
+    new .venv (pip's cache makes a second session fast): (edition folder, the venv's bin folder).
+    One per test session; every test that needs it shares it."""
+    edition = build_handout(course.assignment_ids(), tmp_path_factory.mktemp("fresh") / EDITION).folder
+    command = _setup_command((edition / "README.md").read_text())
+    start = time.perf_counter()
+    # No bytecode compilation by pip: the same install, minutes less on a busy machine.
+    done = subprocess.run(["bash", "-c", command], cwd=edition, capture_output=True, text=True,
+                          env=_outside_env(PIP_NO_COMPILE="1", PIP_PROGRESS_BAR="off"))
+    assert done.returncode == 0, f"`{command}` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    print(f"\nfresh venv: `{command}` took {time.perf_counter() - start:.0f} s")
+    return edition, edition / ".venv" / "bin"
+
+
+def run_in_venv(bin_dir: Path, notebooks: list[Path], report: Path) -> dict:
+    """Runs `notebooks` with tests/run_notebooks.py in the venv's Python, two processes at once."""
+    halves = [notebooks[0::2], notebooks[1::2]]
+    procs = [subprocess.Popen([str(bin_dir / "python"), str(Path(__file__).with_name("run_notebooks.py")),
+                               str(report.with_suffix(f".{i}.json")), *map(str, half)],
+                              cwd=report.parent, env=_outside_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+             for i, half in enumerate(halves) if half]
+    results = {}
+    for i, proc in enumerate(procs):
+        out, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out[-3000:]
+        results |= json.loads(report.with_suffix(f".{i}.json").read_text())
+    return results
+
+
+@pytest.mark.slow
+def test_every_student_notebook_runs_in_the_fresh_venv_failing_only_where_work_is_due(student_venv, tmp_path):
+    edition, bin_dir = student_venv
+    for module in ("autograder", "nbgrader"):
+        probe = subprocess.run([str(bin_dir / "python"), "-c", f"import {module}"], cwd=tmp_path,
+                               env=_outside_env(), capture_output=True, text=True)
+        assert f"No module named '{module}'" in probe.stderr, f"{module} is installed for students"
+
+    start = time.perf_counter()
+    notebooks = [edition / "assignments" / a / course.notebook_name(a) for a in course.assignment_ids()]
+    results = run_in_venv(bin_dir, notebooks, tmp_path / "report.json")
+    print(f"\nthe {len(notebooks)} student notebooks ran in the fresh venv in {time.perf_counter() - start:.0f} s")
+    assert len(notebooks) == len(course.assignment_ids())
+    for notebook in notebooks:
+        result = results[str(notebook)]
+        failing = {int(i): ename for i, (ename, _) in result["errors"].items()}
+        assert set(failing) == set(expected_failures(notebook)), notebook.name
+        assert set(failing.values()) == {"NotImplementedError"}, notebook.name
+    passes = sum(text.count("PASS ") for r in map(results.get, map(str, notebooks)) for text in r["stdout"].values())
+    assert passes >= 2, "the self-checks that need no work of the student pass"
+    # The kernels were the venv's own, with the edition's library (installed in place).
+    assert Path(results["python"]) == bin_dir / "python"
+    assert results["kernel_argv0"] in ("python", "python3", str(bin_dir / "python"))
+    probe = subprocess.run([str(bin_dir / "python"), "-c", "import optimlab; print(optimlab.__file__)"],
+                           cwd=tmp_path, env=_outside_env(), capture_output=True, text=True)
+    assert Path(probe.stdout.strip()) == edition / "optimlab" / "__init__.py"
+
+
+def _completed(edition: Path, replacements: dict | None = None) -> nbformat.NotebookNode:
+    """The edition's 01_losses notebook with every answer cell filled in from the master notebook,
+    and the functions in `replacements` replaced by a known mistake's wrong function."""
+    nb = reference_submission("01_losses", edition / "assignments")
+    return with_replacements(nb, replacements) if replacements else nb
+
+
+def _self_check_lines(stdout: dict[str, str]) -> list[str]:
+    return [line for _, text in sorted(stdout.items(), key=lambda kv: int(kv[0]))
+            for line in text.splitlines() if line.startswith(("PASS", "FAIL"))]
+
+
+@pytest.mark.slow
+def test_notebooks_completed_in_the_edition_check_and_grade_as_in_the_course(student_venv, tmp_path):
+    edition, bin_dir = student_venv
+    work = edition / "assignments" / "01_losses"
+    right, mistake = work / "alice.ipynb", work / "bob.ipynb"
+    nbformat.write(_completed(edition), right)
+    nbformat.write(_completed(edition, {"svm_loss": losses_spec.svm_includes_correct_class}), mistake)
+    results = run_in_venv(bin_dir, [right, mistake], tmp_path / "report.json")
+    assert results[str(right)]["errors"] == {}, "the completed notebook runs clean in the edition"
+
+    # The self-checks print in the edition exactly what they print in the repository.
+    in_edition = _self_check_lines(results[str(right)]["stdout"])
+    in_repository, _ = execute(right, allow_errors=False)
+    repository_stdout = {str(i): "".join(o.text for o in c.get("outputs", [])
+                                         if o.output_type == "stream" and o.name == "stdout")
+                         for i, c in enumerate(in_repository.cells) if c.cell_type == "code"}
+    assert in_edition == _self_check_lines(repository_stdout)
+    assert len(in_edition) >= 10 and all(line.startswith("PASS") for line in in_edition)
+    assert any(line.startswith("FAIL") for line in _self_check_lines(results[str(mistake)]["stdout"])) or \
+        results[str(mistake)]["errors"], "the known mistake shows in the self-checks"
+
+    # The instructor grades the two notebooks completed in the edition.
+    handed_in = tmp_path / "handed_in"
+    handed_in.mkdir()
+    shutil.copy(right.with_suffix(".executed.ipynb"), handed_in / "alice.ipynb")
+    shutil.copy(mistake.with_suffix(".executed.ipynb"), handed_in / "bob.ipynb")
+    course_dir = tmp_path / "course"
+    assert grade_cli(["grade", str(handed_in), "--assignment", "01_losses", "--course-dir", str(course_dir),
+                      "--workers", "2"]) == 0
+    grades = {r.student: r for r in gradebook_results(course_dir)}
+    assert grades["alice"].score == 25.0 and grades["alice"].manual_pending == 6.0
+    assert grades["bob"].score == 22.0
+    svm = next(c for c in grades["bob"].checks if c["score"] < c["points"])
+    assert any("the sum includes j = y_i" in d for d in svm["diagnoses"]), svm
+
+
+@pytest.mark.slow
+def test_optimlab_data_download_works_in_the_fresh_venv(student_venv, server):
+    edition, bin_dir = student_venv
+    data = edition / "data"
+    try:
+        # The command as students type it: it fetches from the server and checks the official
+        # checksum, which the test archive does not have, so it ends in one sentence.
+        done = subprocess.run([str(bin_dir / "optimlab-data"), "download", "--url", server.url],
+                              cwd=edition, env=_outside_env(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines()[-1].startswith("optimlab-data: The downloaded archive's MD5 checksum")
+        assert server.ranges, "the installed command reached the server"
+        # The same download with the test archive's checksum installs it into the edition's data/.
+        code = ("import sys; from optimlab.data.download import download_cifar10; "
+                "print(download_cifar10(url=sys.argv[1], md5=sys.argv[2], progress=False))")
+        done = subprocess.run([str(bin_dir / "python"), "-c", code, server.url, md5(server.payload)],
+                              cwd=edition, env=_outside_env(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert Path(done.stdout.strip()) == data / "cifar-10-batches-py"
+        verify = subprocess.run([str(bin_dir / "optimlab-data"), "verify"], cwd=edition, env=_outside_env(),
+                                capture_output=True, text=True, timeout=120)
+        assert verify.returncode == 0 and "OK, 20 training and 6 test images" in verify.stdout, verify
+    finally:  # the other tests run the notebooks on the sample
+        shutil.rmtree(data / "cifar-10-batches-py", ignore_errors=True)
