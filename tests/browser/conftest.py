@@ -177,7 +177,7 @@ import json, sys
 from pathlib import Path
 from autograder.collect import find_submissions
 from autograder.grading import grade_all
-results = grade_all(find_submissions(Path(sys.argv[1])), Path(sys.argv[2]), workers=1)
+results = grade_all(find_submissions(Path(sys.argv[1])), Path(sys.argv[2]), workers=int((sys.argv[3:] or [1])[0]))
 fields = ("student", "assignment", "score", "max_score", "manual_pending", "problem")
 print(json.dumps([{f: getattr(r, f) for f in fields} for r in results]))
 """
