@@ -169,10 +169,13 @@ def checked_functions(assignment: str) -> list[str]:
     return list(dict.fromkeys(name for names in run_notebook(assignment).checks for name in names))
 
 
-def where_shows(assignment: str, name: str, variant, message: str = "", hidden_only: str | None = None) -> Coverage:
-    """Where the visible self-checks of `assignment` first fail with `variant` in place of function `name`."""
+def own_check_says(assignment: str, name: str, variant) -> str | None:
+    """What the self-check of function `name` says when `name` is `variant`: None when it passes.
+
+    (The later self-checks already ran with the reference in the notebook run.)
+    """
     run = run_notebook(assignment)
-    return _locate(run, _positions(run), name, variant, message, hidden_only)
+    return run.fails(_positions(run)[name], name, variant)
 
 
 def _positions(run: _NotebookRun) -> dict[str, int]:

@@ -709,8 +709,26 @@ def svm_loss_without_reg(W, X, y, reg):
     return float(margins.sum() / num_train), dW
 
 
-IN_PLACE_LOSS = Mistake("W, X or y is changed in place (for example X[...] = ... or W += ...): a loss only reads "
-                        "its inputs; compute new arrays.", when=_mutated)
+IN_PLACE = ("W, X or y is changed in place (for example X[...] = ... or W += ...): a loss only reads its inputs; "
+            "compute new arrays.")
+
+
+def svm_writes_into_w(W, X, y, reg):
+    num_train = X.shape[0]
+    rows = np.arange(num_train)
+    scores = X @ W
+    margins = np.maximum(0, scores - scores[rows, y][:, None] + 1)
+    margins[rows, y] = 0
+    loss = margins.sum() / num_train + reg * np.sum(W * W)
+    mask = (margins > 0).astype(float)
+    mask[rows, y] = -mask.sum(axis=1)
+    dW = W                # the regularization gradient first: but dW is W itself,
+    dW *= 2 * reg         # so this scales the caller's weights
+    dW += X.T @ mask / num_train
+    return float(loss), dW
+
+
+IN_PLACE_LOSS = Mistake(IN_PLACE, variant=svm_writes_into_w, when=_mutated)
 
 SVM_MISTAKES = (
     IN_PLACE_LOSS,
@@ -789,8 +807,23 @@ def softmax_grad_no_onehot(W, X, y, reg):
     return float(loss), X.T @ probs / num_train + 2 * reg * W
 
 
+def softmax_writes_into_w(W, X, y, reg):
+    num_train = X.shape[0]
+    rows = np.arange(num_train)
+    scores = X @ W
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[rows, y].mean() + reg * np.sum(W * W)
+    dscores = np.exp(log_probs)
+    dscores[rows, y] -= 1
+    dW = W                # the regularization gradient first: but dW is W itself,
+    dW *= 2 * reg         # so this scales the caller's weights
+    dW += X.T @ dscores / num_train
+    return float(loss), dW
+
+
 SOFTMAX_MISTAKES = (
-    IN_PLACE_LOSS,
+    Mistake(IN_PLACE, variant=softmax_writes_into_w, when=_mutated),
     Mistake("the loss is not finite for scores of magnitude 1e3: subtract each row's maximum score before "
             "exponentiating, and compute log p_y as s_y - max - log(sum(exp(s - max))) rather than log(probs[y]), "
             "which is log(0) when p_y underflows.", when=_output_not_finite),
