@@ -182,6 +182,9 @@ def find_submissions(source: Path, assignment: str | None = None) -> list[Submis
     return [s for s in found if assignment is None or s.assignment == assignment]
 
 
+SUBMISSION_SECRET = "submission_secret.txt"  # written by `nbgrader submit`, read by `release_feedback`
+
+
 def place(sub: Submission, course_dir: Path) -> Path:
     """Writes the submission into `<course>/submitted/<student>/<assignment>/`.
 
@@ -189,17 +192,27 @@ def place(sub: Submission, course_dir: Path) -> Path:
     is graded as missing) and keeps its problem.
     """
     folder = Path(course_dir) / "submitted" / sub.student / sub.assignment
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    (folder / "timestamp.txt").write_text(sub.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    # Read everything first: after `nbgrader collect` the submission already is this folder.
+    nb = None
     if sub.problem is None:
         try:
             data = read_notebook_bytes(sub.path, (notebook_name(sub.assignment),))
             nb = nbformat.reads(json.dumps(parse_notebook(data, sub.path.name)), as_version=4)
-            nbformat.write(nb, folder / notebook_name(sub.assignment))
         except SubmissionError as err:
             sub.problem = str(err)
         except Exception as err:  # noqa: BLE001 - nbformat rejects many malformed notebooks
             sub.problem = f"{sub.path.name} could not be read as a notebook ({type(err).__name__})."
+    # nbgrader's exchange names a student's feedback after the secret of a submission in its
+    # layout (<student>/<assignment>/<notebook>, as `nbgrader collect` writes it): keep it.
+    secret = sub.path.parent / SUBMISSION_SECRET
+    in_nbgrader_layout = sub.path.parent.name == sub.assignment and sub.path.parent.parent.name == sub.student
+    secret = secret.read_bytes() if in_nbgrader_layout and secret.is_file() else None
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / "timestamp.txt").write_text(sub.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    if secret is not None:
+        (folder / SUBMISSION_SECRET).write_bytes(secret)
+    if nb is not None:
+        nbformat.write(nb, folder / notebook_name(sub.assignment))
     return folder

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.collect import Submission, place
+from autograder.collect import SUBMISSION_SECRET, Submission, place
 # commands_on_path and release are part of this module's interface (the command line, benchmarks, tests).
 from autograder.core import (GradingError, Graded, Job, commands_on_path, gradebook, grade_submission,  # noqa: F401
                              register, release)
@@ -150,6 +150,14 @@ def _record_late_penalties(gb, submission, course_dir: Path) -> None:
                 notebook.late_submission_penalty = late._check_late_penalty(notebook, penalty)
 
 
+def _exchange_secret(course_dir: Path, student: str, assignment: str) -> dict[str, bytes]:
+    """The secret of a submission that came through nbgrader's exchange, carried into autograded/
+    and feedback/ as nbgrader's autograde carries it: `nbgrader release_feedback` names the
+    feedback after it, so that only the student who submitted can fetch it."""
+    secret = course_dir / "submitted" / student / assignment / SUBMISSION_SECRET
+    return {SUBMISSION_SECRET: secret.read_bytes()} if secret.is_file() else {}
+
+
 def record(course_dir: Path, graded: Graded) -> None:
     """Writes a graded submission into the course: its files, then its gradebook entry.
 
@@ -160,8 +168,9 @@ def record(course_dir: Path, graded: Graded) -> None:
     review, as nbgrader marks them).
     """
     student, assignment = graded.student, graded.assignment
-    _swap_in(course_dir / "autograded" / student / assignment, graded.autograded)
-    _swap_in(course_dir / "feedback" / student / assignment, graded.feedback)
+    exchange = _exchange_secret(course_dir, student, assignment)
+    _swap_in(course_dir / "autograded" / student / assignment, graded.autograded | exchange)
+    _swap_in(course_dir / "feedback" / student / assignment, graded.feedback | exchange)
     with gradebook(course_dir) as gb, _one_transaction(gb):
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student, timestamp=graded.timestamp)
