@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -240,27 +241,53 @@ def parse_validate_output(stdout: str) -> list[dict]:
     return reports
 
 
-def _validate_in(notebooks: list, cwd, home) -> subprocess.Popen:
-    """Starts `nbgrader validate` on `notebooks` in `cwd`, as a separate process."""
-    return subprocess.Popen([sys.executable, "-m", "nbgrader", "validate", *map(str, notebooks)], cwd=cwd,
-                            env=_environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _validate_in(notebooks: list, cwd, home) -> tuple[subprocess.Popen, tuple]:
+    """Starts `nbgrader validate` on `notebooks` in `cwd`, as a separate process writing to two files
+    (a pipe nobody reads while it runs could fill up and stop it)."""
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    process = subprocess.Popen([sys.executable, "-m", "nbgrader", "validate", *map(str, notebooks)], cwd=cwd,
+                               env=_environment(home), stdout=out, stderr=err, text=True)
+    return process, (out, err)
+
+
+def _output(files: tuple) -> tuple[str, str]:
+    """What a finished `_validate_in` process wrote: (stdout, stderr)."""
+    texts = []
+    for file in files:
+        file.seek(0)
+        texts.append(file.read())
+        file.close()
+    return texts[0], texts[1]
 
 
 def _run_all(jobs: dict, parallel: int = 2) -> dict:
-    """Runs the validations of `jobs` ({key: (notebooks, cwd, home)}), `parallel` at a time: their reports by key."""
-    results, pending, running = {}, list(jobs.items()), {}
+    """Runs the validations of `jobs` ({key: (notebooks, cwd, home)}), `parallel` at a time.
+
+    Returns {key: {notebook: report}}. A notebook nbgrader gave up on because the kernel's output
+    came later than its default 4 seconds after a cell (`iopub_timeout`: it happens on a loaded
+    machine, never because of the notebook) is validated again, alone, once.
+    """
+    results: dict = {key: {} for key in jobs}
+    pending, running, retried = list(jobs.items()), {}, set()
     while pending or running:
         while pending and len(running) < parallel:
             key, (notebooks, cwd, home) = pending.pop(0)
-            running[key] = (_validate_in(notebooks, cwd, home), notebooks)
+            running[(key, tuple(notebooks))] = _validate_in(notebooks, cwd, home)
         time.sleep(0.2)
-        for key, (process, notebooks) in list(running.items()):
-            if process.poll() is not None:
-                out, err = process.communicate()
-                reports = parse_validate_output(out)
-                assert len(reports) == len(notebooks), f"{key}: {len(reports)} reports\n{out}\n{err[-3000:]}"
-                results[key] = dict(zip(notebooks, reports))
-                del running[key]
+        for (key, notebooks), (process, files) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[(key, notebooks)]
+            out, err = _output(files)
+            reports = parse_validate_output(out)
+            results[key].update(zip(notebooks, reports))
+            if len(reports) < len(notebooks):   # nbgrader stops at a notebook it gives up on
+                stopped, rest = notebooks[len(reports)], list(notebooks[len(reports) + 1:])
+                assert (f"fatal error while trying to validate '{stopped}'" in err
+                        and "Timeout waiting for IOPub output" in err and (key, stopped) not in retried), \
+                    f"{key}: {len(reports)} reports of {notebooks}\n{out}\n{err[-3000:]}"
+                retried.add((key, stopped))
+                pending += [(key, (group,) + jobs[key][1:]) for group in ([stopped], rest) if group]
     return results
 
 
