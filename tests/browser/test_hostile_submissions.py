@@ -81,7 +81,7 @@ def hostile(jupyter_server, tmp_path_factory):
     for student in STUDENTS:
         shutil.copy(CORPUS / ASSIGNMENT / f"{student}.ipynb", folder / ASSIGNMENT)
     graded = subprocess.run([sys.executable, "-c", GRADING, str(folder), str(jupyter_server.course), "2"],
-                            env=jupyter_server.env, capture_output=True, text=True, timeout=300)
+                            env=jupyter_server.env, capture_output=True, text=True, timeout=600)
     assert graded.returncode == 0, f"grading the hostile submissions failed:\n{graded.stderr[-3000:]}"
     return {r["student"]: r for r in json.loads(graded.stdout.strip().splitlines()[-1])}
 
