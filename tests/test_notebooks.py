@@ -75,7 +75,7 @@ def _number(pattern: str, text: str) -> float:
 
 def test_learning_rate_labels_follow_from_the_printed_factors():
     """03, section 3: the lecture's label of each rate agrees with the size and sign of its factors."""
-    lines = re.findall(r"lr = ([\d.]+): per-step factors 1 - lr \* lambda = \[([^\]]+)\].*-> (.+)",
+    lines = re.findall(r"lr = ([\d.]+): factors 1 - lr \* lambda = \[([^\]]+)\].*-> (.+)",
                        printed("03_optimizers", "cell-017"))
     assert [lr for lr, _, _ in lines] == ["0.01", "0.10", "0.11", "0.12"]
     for lr, factors, label in lines:
