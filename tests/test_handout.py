@@ -377,7 +377,10 @@ def test_every_student_notebook_runs_in_the_fresh_venv_failing_only_where_work_i
     for notebook in notebooks:
         result = results[str(notebook)]
         failing = {int(i): ename for i, (ename, _) in result["errors"].items()}
-        assert set(failing) == set(expected_failures(notebook)), notebook.name
+        # Only cells that expectations.py says need the student's work fail (it may predict a cell
+        # whose dependence on that work is decided at run time, as `if histories:`), and each
+        # fails because a function is still to write.
+        assert failing and set(failing) <= set(expected_failures(notebook)), notebook.name
         assert set(failing.values()) == {"NotImplementedError"}, notebook.name
     passes = sum(text.count("PASS ") for r in map(results.get, map(str, notebooks)) for text in r["stdout"].values())
     assert passes >= 2, "the self-checks that need no work of the student pass"
