@@ -57,7 +57,12 @@ def _grade_and_report(source: Path, assignment: str | None, course_dir: Path, ar
     unknown = [s for s in subs if not s.assignment]
     limits = course.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                            memory_limit=int(args.memory_gib * 2**30), disk_limit=args.disk_mib * 2**20)
-    results = grade_all(subs, course_dir, workers=args.workers, limits=limits, scheduler=args.scheduler)
+    # A class's feedback never shows the model answers; a self-learner's own notebook does.
+    model_answers = getattr(args, "model_answers", None)
+    if model_answers is None:
+        model_answers = source.is_file() and source.suffix == ".ipynb"
+    results = grade_all(subs, course_dir, workers=args.workers, limits=limits, scheduler=args.scheduler,
+                        model_answers=model_answers)
     elapsed = time.perf_counter() - start
     print(grade_table(results))
     for s in unknown:
@@ -143,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", help="assignment id, when it cannot be recognised from the notebooks")
     p.add_argument("--course-dir", default=str(course.REPO_ROOT),
                    help="where the gradebook, autograded/ and feedback/ live (default: the repository root)")
+    p.add_argument("--model-answers", action=argparse.BooleanOptionalAction, default=None,
+                   help="show the model answer beside each written answer in the feedback (default: only "
+                        "when SOURCE is one notebook, a self-learner grading their own work)")
     _grading_options(p)
     p.set_defaults(func=cmd_grade)
 

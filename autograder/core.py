@@ -55,6 +55,8 @@ class Job:
     hidden: more paths the kernel must not see besides the course's own
         (`autograder.course.protected_paths`): the coordinator's grading folder
         when the job runs on its machine.
+    model_answers: the feedback shows the master's model answer beside each
+        written answer (a self-learner grading their own notebook; never a class).
     """
 
     student: str
@@ -63,6 +65,7 @@ class Job:
     timestamp: dt.datetime
     limits: Limits = Limits()
     hidden: tuple[str, ...] = ()
+    model_answers: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,10 +165,11 @@ def stamp_gradebooks_in_process() -> None:
 
 
 def nbgrader_api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limits = Limits(),
-                 hidden: tuple[str, ...] = ()):
+                 hidden: tuple[str, ...] = (), model_answers: bool = False):
     """nbgrader's `NbGraderAPI` on the course configuration rooted at `course_dir`.
 
     hidden: paths the grading kernel must not see, besides the course's own.
+    model_answers: the feedback shows model answers beside written answers.
     """
     from nbgrader.apps import NbGraderAPI
     from sqlalchemy.exc import SAWarning
@@ -174,7 +178,7 @@ def nbgrader_api(course_dir: Path, release_dir: Path = ASSIGNMENTS, limits: Limi
     stamp_gradebooks_in_process()
     # nbgrader's own gradebook code triggers these on every submission; they are not ours to fix.
     warnings.filterwarnings("ignore", category=SAWarning)
-    config = nbgrader_config(course_dir, release_dir, limits)
+    config = nbgrader_config(course_dir, release_dir, limits, model_answers)
     if hidden:
         config.Execute.protected_paths = list(dict.fromkeys([*config.Execute.protected_paths, *hidden]))
     api = NbGraderAPI(config=config)
@@ -335,7 +339,8 @@ def grade_submission(job: Job) -> Graded:
         sub = Submission(job.student, job.assignment, incoming, job.timestamp)
         place(sub, course)
         if sub.problem is None:
-            api = nbgrader_api(course, limits=job.limits, hidden=(str(scratch_root()), *job.hidden))
+            api = nbgrader_api(course, limits=job.limits, hidden=(str(scratch_root()), *job.hidden),
+                               model_answers=job.model_answers)
             outcome = api.autograde(job.assignment, job.student, force=True, create=True)
             if outcome.get("success"):
                 api.generate_feedback(job.assignment, job.student, force=True)

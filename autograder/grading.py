@@ -210,7 +210,7 @@ def graded_timestamp(course_dir: Path, sub: Submission):
             return None
 
 
-def _job(sub: Submission, course_dir: Path, limits: Limits) -> Job | None:
+def _job(sub: Submission, course_dir: Path, limits: Limits, model_answers: bool = False) -> Job | None:
     """Puts the submission into the course's submitted/ folder and returns its grading job,
     or None when it cannot be read (`sub.problem` then says why)."""
     folder = place(sub, course_dir)
@@ -219,7 +219,7 @@ def _job(sub: Submission, course_dir: Path, limits: Limits) -> Job | None:
     notebook = (folder / notebook_name(sub.assignment)).read_bytes()
     # On this machine the kernel must not see the course's grading state either.
     hidden = tuple(str(p) for p in protected_paths(course_dir))
-    return Job(sub.student, sub.assignment, notebook, sub.timestamp, limits, hidden)
+    return Job(sub.student, sub.assignment, notebook, sub.timestamp, limits, hidden, model_answers)
 
 
 def _received(future: Future, sub: Submission) -> Graded:
@@ -235,11 +235,12 @@ def _received(future: Future, sub: Submission) -> Graded:
             "every worker needs the course installed with its dependencies (pip install -e <course>).") from err
 
 
-def grade_batch(todo: list[Submission], course_dir: Path, limits: Limits, pool: Executor) -> list[Result]:
+def grade_batch(todo: list[Submission], course_dir: Path, limits: Limits, pool: Executor,
+                model_answers: bool = False) -> list[Result]:
     """Grades `todo` with the executor `pool`, recording each result as soon as it comes back."""
     pending: dict[Future, Submission] = {}
     for sub in todo:
-        job = _job(sub, course_dir, limits)
+        job = _job(sub, course_dir, limits, model_answers)
         if job is None:
             _record_zero(course_dir, sub, sub.problem)
         else:
@@ -298,7 +299,8 @@ def _newer_than_graded(subs: list[Submission], course_dir: Path) -> tuple[list[S
 
 
 def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
-              limits: Limits = Limits(), scheduler: str | None = None) -> list[Result]:
+              limits: Limits = Limits(), scheduler: str | None = None,
+              model_answers: bool = False) -> list[Result]:
     """Grades the newest submission of every student and assignment.
 
     The jobs run in `workers` local processes, or, with `scheduler` (a Dask
@@ -306,6 +308,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
     workers; this process records every result. A submission older than the one
     already in the gradebook is left alone, so a rerun on an old folder never
     undoes a resubmission. The results are the same wherever the jobs ran.
+    With `model_answers` the feedback shows the model answers (self-learners only).
     """
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
@@ -316,7 +319,7 @@ def grade_all(subs: list[Submission], course_dir: Path, workers: int = 1,
         if assignments:  # while the workers start
             register(assignments, course_dir)
         todo, kept = _newer_than_graded(subs, course_dir)
-        results = grade_batch(todo, course_dir, limits, pool)
+        results = grade_batch(todo, course_dir, limits, pool, model_answers)
     for sub in kept:
         result = read_result(course_dir, sub.student, sub.assignment)
         result.notes.append("an older submission was not graded: the gradebook holds a newer one")

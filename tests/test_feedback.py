@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbformat.notebooknode import NotebookNode
 
-from autograder.course import ASSIGNMENTS, assignment_ids, master_notebook, nbgrader_config
+from autograder.course import ASSIGNMENTS, SAMPLES, assignment_ids, master_notebook, nbgrader_config
 from autograder.feedback import FeedbackExporter, inline_markdown, points, tex_to_mathml
 from autograder.preprocessors import SUBMIT_CALL, AddModelAnswers, DescribeQuestions, HideScoreEcho
 from autograder.preprocessors.feedback import is_written_answer
@@ -198,3 +198,28 @@ def test_a_self_learner_sees_model_answers_and_a_graded_answer_shows_its_grade(t
     assert "4 of these points are for written answers that await a grader" in html
     assert re.search(r'<a href="#answer_compare">Question 2</a>.*?<span class="score">Score: 1.5 / 2</span>', html, re.S)
     assert html.count('<span class="awaiting">awaiting a grader (2 points)</span>') == 2 * 2
+
+
+def test_model_answers_go_to_a_notebook_graded_on_its_own_never_to_a_class(tmp_path, monkeypatch):
+    """optimlab-grade grade ONE.ipynb (a self-learner) shows them; a folder (a class) does not."""
+    from autograder import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "grade_all", lambda subs, course_dir, **kw: seen.append(kw["model_answers"]) or [])
+    monkeypatch.setattr(cli, "gradebook_results", lambda course_dir: [])
+    monkeypatch.setattr(cli, "_write_class_reports", lambda results, course_dir: None)
+    sample = SAMPLES / "01_losses" / "half_done.ipynb"
+    own, folder = tmp_path / "losses.ipynb", tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(sample, own)
+    shutil.copy(sample, folder / "ann.ipynb")
+    for argv in ([own], [folder], [folder, "--model-answers"], [own, "--no-model-answers"]):
+        assert cli.main(["grade", *map(str, argv), "--course-dir", str(tmp_path / "grades")]) == 0
+    assert seen == [True, False, True, False]
+
+
+def test_a_job_that_asks_for_model_answers_configures_the_feedback_with_them(tmp_path):
+    from autograder.core import nbgrader_api
+
+    assert nbgrader_api(tmp_path, model_answers=True).config.AddModelAnswers.enabled is True
+    assert nbgrader_api(tmp_path).config.AddModelAnswers.enabled is False
