@@ -17,10 +17,12 @@ STUDENT, ANSWER, POINTS = "half_done", "answer_compare", 1.5
 
 
 def _student_answer() -> str:
-    """The first words of the student's written answer (before any formula)."""
+    """The first words of the student's written answer (before any formula), without the
+    bold "Your answer to Question N:" label above it, whitespace folded as the page shows it."""
     nb = nbformat.read(SAMPLES / ASSIGNMENT / f"{STUDENT}.ipynb", as_version=4)
     (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == ANSWER]
-    return cell.source.split("$")[0].strip()
+    paragraphs = [p for p in cell.source.split("\n\n") if p.strip() and not p.startswith("**Your answer")]
+    return " ".join(paragraphs[0].split("$")[0].split())
 
 
 def test_a_manual_grade_reaches_the_gradebook_and_the_exports(page, jupyter_server, class_grading, screenshots):
