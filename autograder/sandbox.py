@@ -26,6 +26,18 @@ protection this system offers, each tried on its own:
     nor signal the grader;
   - when run as root, the kernel keeps no capability, so it can undo none of
     the above.
+- as root where namespaces are refused (a container such as Gradescope's, which
+  withholds the capability to mount): the kernel runs as an unprivileged user
+  of its own instead (`--user`, default: a user id of its own per kernel, else
+  `nobody`), which owns only the `--writable` folders; the connection folder
+  stays root's, open to create sockets in but sticky. The `--hide` paths are
+  closed to it by their permissions instead: each loses its group and other
+  permissions, except the way down to a writable folder inside it, which may
+  be crossed but not listed (the kernels' own folders beside it are private
+  from their creation). Before switching, a probe as that user checks it can
+  run the kernel's Python and reach its folders; if it cannot, the kernel
+  stays root and the notes say why. The grader ends what a user id of its own
+  left running (`end_processes_of`).
 
 What is unavailable is skipped, never fatal: the environment variable
 `OPTIMLAB_SANDBOX` tells the kernel (and the grader's tests) what is in force,
@@ -41,6 +53,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -70,6 +83,10 @@ PROCESSES = "process isolation"
 NETWORK = "network isolation"
 DISK = "a disk cap"
 NO_CAPABILITIES = "dropping root's capabilities"
+UNPRIVILEGED = "an unprivileged user"
+
+NOBODY = 65534  # the user id of `nobody` where the system has no such user in its database
+OWN_IDS = range(200_000, 300_000)  # a kernel's user id of its own is taken from these
 
 
 def _load_libc():
@@ -118,6 +135,7 @@ class Protections:
     def __init__(self) -> None:
         self.applied: list[str] = []
         self.missing: dict[str, str] = {}
+        self.user: int | None = None  # the user id the kernel runs as, when not this process's own
 
     def attempt(self, name: str, action, *args) -> bool:
         """Runs `action(*args)`; records `name` as applied, or as missing with the reason."""
@@ -140,7 +158,7 @@ class Protections:
         return "partial: " + "; ".join(f"without {name}: {why}" for name, why in self.missing.items())
 
     def as_json(self) -> dict:
-        return {"applied": self.applied, "missing": self.missing}
+        return {"applied": self.applied, "missing": self.missing, "user": self.user}
 
 
 # --- resource limits ---------------------------------------------------------------------------
@@ -261,6 +279,151 @@ def drop_capabilities() -> None:
     _check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no new privileges")
 
 
+# --- an unprivileged user, where namespaces are refused to root ------------------------------
+
+def _user_ids(user: str | None) -> list[int]:
+    """The user ids to try for the kernel, best first: `user` alone if given, else one of the kernel's
+    own (so kernels graded at once cannot reach each other's processes) and then `nobody`."""
+    if user:
+        if user.isdigit():
+            return [int(user)]
+        import pwd
+        return [pwd.getpwnam(user).pw_uid]
+    try:
+        import pwd
+        nobody = pwd.getpwnam("nobody").pw_uid
+    except (ImportError, KeyError):
+        nobody = NOBODY
+    # Above the ids a system hands out to its users; a container whose ids are remapped may refuse it.
+    return [OWN_IDS.start + os.getpid() % len(OWN_IDS), nobody]
+
+
+def end_processes_of(uid: int) -> None:
+    """Kills every process of `uid`, a kernel's own user id: what the kernel left behind (no pid namespace
+    ends it). Ids shared between kernels, such as nobody's, are left alone."""
+    if uid not in OWN_IDS or not hasattr(os, "setresuid"):
+        return
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setresuid(uid, uid, uid)
+            os.kill(-1, signal.SIGKILL)  # every process this user may signal, but this one
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path != folder and os.path.commonpath([path, folder]) == folder
+
+
+def close_hidden(hide: list[str], keep: list[str]) -> None:
+    """Without a private file system: the `hide` paths closed to other users by their permissions.
+
+    A hidden folder holding a kept folder (the kernel's writable ones) stays
+    crossable, not listable, down to it; what lies beside that way below the
+    hidden folder is closed. The hidden folder's own entries are left as they
+    are: they are other kernels' and jobs' folders, private since their creation
+    (closing them here would close their kernels' way too).
+    """
+    keep = [os.path.realpath(k) for k in keep]
+    for path in (os.path.realpath(h) for h in hide):
+        if not os.path.exists(path):
+            continue
+        inside = [k for k in keep if _within(k, path)]
+        if not inside:
+            if path not in keep:
+                os.chmod(path, stat.S_IMODE(os.stat(path).st_mode) & ~0o077)
+            continue
+        way = {path}
+        for kept in inside:
+            folder = os.path.dirname(kept)
+            while folder != path:
+                way.add(folder)
+                folder = os.path.dirname(folder)
+        for folder in way:
+            os.chmod(folder, stat.S_IMODE(os.stat(folder).st_mode) & ~0o066 | 0o011)  # cross, not list
+            if folder == path:
+                continue
+            for entry in os.scandir(folder):
+                if entry.path not in way and entry.path not in keep and not entry.is_symlink():
+                    os.chmod(entry.path, stat.S_IMODE(entry.stat().st_mode) & ~0o077)
+
+
+def give_to(uid: int, folders: list[str]) -> None:
+    """`folders` and everything in them owned by `uid` (its own group too)."""
+    for folder in folders:
+        os.chown(folder, uid, uid)
+        for parent, dirs, files in os.walk(folder):
+            for name in dirs + files:
+                os.lchown(os.path.join(parent, name), uid, uid)
+
+
+def become(uid: int) -> None:
+    """This process as `uid`, for good: no other group, no way back to root, no set-user-id program."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _check(_c_function("prctl")(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no new privileges")
+
+
+def _can_run_as(uid: int, executable: str, folders: list[str], readable: list[str]) -> str | None:
+    """None if `uid` can run `executable` and write in `folders`, else why not (probed in a child)."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read_end)
+        try:
+            become(uid)
+            checks = [(executable, os.X_OK), *((f, os.W_OK | os.X_OK) for f in folders),
+                      *((r, os.R_OK) for r in readable)]
+            reason = next((f"user {uid} cannot reach {path}" for path, mode in checks
+                           if not os.access(path, mode)), "")
+        except (OSError, Unsupported) as err:
+            reason = f"cannot become user {uid} ({getattr(err, 'strerror', None) or err})"
+        os.write(write_end, reason.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as answer:
+        reason = answer.read().decode()
+    os.waitpid(child, 0)
+    return reason or None
+
+
+def choose_user(args, command: list[str]) -> int:
+    """The user id the kernel will run as: its writable folders given to it, the hidden paths closed to it.
+
+    The connection folder stays root's, open to anyone to create in but sticky,
+    so the kernel binds its sockets there but cannot replace the sandbox's
+    report beside them. Raises PermissionError with the reason when no
+    candidate can run the kernel.
+    """
+    writable = [os.path.abspath(p) for p in args.writable]
+    connection = [os.path.abspath(args.connection_file)] if args.connection_file else []
+    sockets = [os.path.dirname(c) for c in connection]
+    close_hidden([os.path.abspath(p) for p in args.hide], writable + sockets)
+    for folder in sockets:
+        os.chmod(folder, 0o1733)
+    executable = shutil.which(command[0]) or command[0]
+    # The kernel imports the course's code from the folder this module lies in.
+    course_code = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    reasons = []
+    for uid in _user_ids(args.user):
+        give_to(uid, writable)
+        for path in connection:
+            os.chown(path, uid, uid)
+        reason = _can_run_as(uid, executable, writable + sockets, [*connection, course_code])
+        if reason is None:
+            return uid
+        reasons.append(reason)
+    give_to(0, writable)
+    for path in connection:
+        os.chown(path, 0, 0)
+    for folder in sockets:
+        os.chmod(folder, 0o700)
+    raise PermissionError(1, "; ".join(reasons))
+
+
 # --- running the kernel ------------------------------------------------------------------------
 
 def _socket_paths(connection_file: str) -> list[str]:
@@ -294,8 +457,8 @@ def _seal_when_bound(connection_file: str | None, child: int) -> None:
         pass  # the grader's budget check still measures that folder
 
 
-def _run_as_init(command: list[str], drop: bool, connection_file: str | None) -> int:
-    """Forks the command as pid 1 of the new pid namespace and waits for it."""
+def _run_as_init(command: list[str], drop: bool, connection_file: str | None, uid: int | None) -> int:
+    """Forks the command as pid 1 of the new pid namespace (as `uid` if given) and waits for it."""
     child = os.fork()
     if child == 0:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with this wrapper, whatever kills it
@@ -305,7 +468,9 @@ def _run_as_init(command: list[str], drop: bool, connection_file: str | None) ->
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError:
             os.environ["OPTIMLAB_SANDBOX"] += "; the outer /proc is visible"
-        if drop:
+        if uid is not None:
+            become(uid)  # checked by the parent before forking
+        elif drop:
             drop_capabilities()  # checked by the parent before forking
         os.execvp(command[0], command)
     # SIGINT reaches the child through the process group; termination is forwarded.
@@ -339,10 +504,11 @@ def requested(memory: int, file_size: int, no_network: bool, disk: int) -> list[
     return wanted + [NETWORK] * no_network + [DISK] * (disk > 0)
 
 
-def apply(args, cwd: str) -> tuple[Protections, bool]:
+def apply(args, cwd: str, command: list[str]) -> tuple[Protections, bool, int | None]:
     """Puts every protection asked for by `args` in force that this system allows.
 
-    Returns them, and whether the command must run as init of a new pid namespace.
+    Returns them, whether the command must run as init of a new pid namespace,
+    and the user id to run it as (None: as this process's user).
     """
     protections = Protections()
     as_root = hasattr(os, "getuid") and os.getuid() == 0
@@ -370,8 +536,13 @@ def apply(args, cwd: str) -> tuple[Protections, bool]:
         if as_root and protections.applied:
             # Checked here; the kernel's process drops them right before its exec.
             protections.attempt(NO_CAPABILITIES, lambda: (_c_function("prctl"), _c_function("capset")))
+    uid = None
+    if as_root and FILES in protections.missing and hasattr(os, "setresuid"):
+        chosen = []
+        if protections.attempt(UNPRIVILEGED, lambda: chosen.append(choose_user(args, command))):
+            uid = chosen[0]
     set_limits(protections, args.memory, args.file_size)
-    return protections, PROCESSES in protections.applied
+    return protections, PROCESSES in protections.applied, uid
 
 
 def _exec(command: list[str]) -> int:
@@ -391,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--disk", type=int, default=0, help="bytes all writable folders may hold together (0: no cap)")
     parser.add_argument("--disk-root", help="an empty folder to mount the capped tmpfs on")
     parser.add_argument("--report", help="a JSON file to write what is in force into, before the kernel starts")
+    parser.add_argument("--user", help="the user (name or id) to run the kernel as when root has no namespaces "
+                                       "(default: an id of its own, else nobody)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -399,14 +572,17 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.writable:
         if not os.path.isdir(path):
             parser.error(f"no folder {path}")
-    protections, as_init = apply(args, os.getcwd())
+    protections, as_init, uid = apply(args, os.getcwd(), command)
+    protections.user = uid
     os.environ["OPTIMLAB_SANDBOX"] = protections.summary()
     if args.report:
         with open(args.report, "w") as f:
             json.dump(protections.as_json(), f)
     if as_init:  # children are born in the new pid namespace: run the command as its init
-        return _run_as_init(command, NO_CAPABILITIES in protections.applied, args.connection_file)
-    if NO_CAPABILITIES in protections.applied:
+        return _run_as_init(command, NO_CAPABILITIES in protections.applied, args.connection_file, uid)
+    if uid is not None:
+        become(uid)
+    elif NO_CAPABILITIES in protections.applied:
         drop_capabilities()
     return _exec(command)
 

@@ -34,11 +34,15 @@ import nbformat
 import pytest
 
 from autograder import gradescope
-from autograder.adversarial import CORPUS, _reference
-from autograder.adversarial.gradescope import GRADESCOPE_ATTACKS
+from autograder.adversarial import ANSWERS, CORPUS, _prepend, _reference
+from autograder.adversarial.gradescope import GRADESCOPE_ATTACKS, WRITE_RESULTS
 from autograder.cli import main as cli
 from autograder.course import SAMPLES, assignment_ids, master_notebook, notebook_name
 import sample_grading
+from autograder.sandbox import OWN_IDS, UNPRIVILEGED
+from container import in_a_container, python_installation, why_not_here
+
+CONTAINER = why_not_here()
 
 # --------------------------------------------------------------------------- the documented format
 
@@ -174,8 +178,11 @@ class Gradescope:
         self.current = assignment
         return root
 
-    def grade(self, assignment: str, files: dict[str, bytes]) -> tuple[dict, str]:
-        """run_autograder on a submission of `files` (name -> bytes): (results.json, its stdout)."""
+    def grade(self, assignment: str, files: dict[str, bytes], container: bool = False) -> tuple[dict, str]:
+        """run_autograder on a submission of `files` (name -> bytes): (results.json, its stdout).
+
+        container: as root without the capability to mount, as Gradescope's Docker container runs it.
+        """
         root = self.install(assignment)
         for folder in ("submission", "results"):
             shutil.rmtree(root / folder, ignore_errors=True)
@@ -184,6 +191,7 @@ class Gradescope:
             (root / "submission" / name).write_bytes(data)
         started = time.perf_counter()
         done = subprocess.run([str(root / "run_autograder")], cwd=root, env=self.env(root),
+                              preexec_fn=in_a_container(python_installation(), root) if container else None,
                               capture_output=True, text=True, timeout=900)
         FIGURES["grading_seconds"].append(round(time.perf_counter() - started, 1))
         assert done.returncode == 0, done.stderr[-3000:]
@@ -200,7 +208,9 @@ def _base_python() -> str:
 
 @pytest.fixture(scope="session")
 def gradescope_env(tmp_path_factory):
-    env = Gradescope(tmp_path_factory.mktemp("gradescope"))
+    base = tmp_path_factory.mktemp("gradescope")
+    base.chmod(0o755)  # as Gradescope's /autograder is (pytest makes its folders private)
+    env = Gradescope(base)
     yield env
     print(f"\nGradescope figures: setup.sh seconds {FIGURES['setup_seconds']}; "
           f"run_autograder seconds {FIGURES['grading_seconds']}")
@@ -245,6 +255,36 @@ def test_kernel_cannot_write_results_json(gradescope_env):
 def test_kernel_cannot_read_source_or_the_master(gradescope_env):
     results, _ = gradescope_env.grade("01_losses", {"losses.ipynb": _attack("reads_source")})
     assert results["score"] == 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CONTAINER is not None, reason=CONTAINER or "")
+def test_in_a_container_without_namespaces_the_kernel_neither_reads_source_nor_writes_results(gradescope_env):
+    """Gradescope's Docker container refuses root the namespaces: the kernel runs as a user of its own."""
+    root = gradescope_env.install("01_losses")
+    nb = nbformat.reads(_attack("reads_source").decode(), as_version=4)
+    _prepend(ANSWERS[0], WRITE_RESULTS)(nb)  # and tries to write results.json first
+    results, _ = gradescope_env.grade("01_losses", {"losses.ipynb": nbformat.writes(nb).encode()}, container=True)
+    assert results["score"] == 0.0  # the master's solutions were not read
+    assert "Graded without a private file system: refused by this system" in results["output"]
+    assert f"without {UNPRIVILEGED}" not in results["output"]  # in force
+    time.sleep(2)  # its leftover process would have written again by now (every 0.1 s)
+    again = json.loads((root / "results" / "results.json").read_text())
+    assert again == results
+    assert _processes_of_kernel_users() == []  # the grader ended the process the kernel left behind
+
+
+def _processes_of_kernel_users() -> list[int]:
+    """The pids of processes running as a kernel's own user id (`autograder.sandbox.OWN_IDS`)."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration):
+            continue
+        if uid in OWN_IDS:
+            pids.append(int(status.parent.name))
+    return pids
 
 
 @pytest.mark.slow

@@ -16,15 +16,18 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import container
+
 from autograder import sandbox
 from autograder.adversarial import ANSWERS
 from autograder.collect import find_submissions
-from autograder.course import SAMPLES, Limits
+from autograder.course import REPO_ROOT, SAMPLES, Limits
 from autograder.grading import grade_all
 from autograder.preprocessors.execute import kernels_folder
 
@@ -234,3 +237,134 @@ def test_without_namespaces_the_disk_budget_is_checked_after_each_cell(tmp_path)
     with (course / "class_grades.csv").open() as f:
         [row] = csv.DictReader(f)
     assert row["score"] == "22.00"  # all but ridge_fit's 3 points: the cells after the one over the cap did not run
+
+
+# --------------------------------------------------- root in a container that refuses namespaces
+
+CONTAINER = container.why_not_here()
+# Run as the kernel: what each attempt on the grader's files gave (the content, True, or the error's name).
+ATTEMPTS = """
+import json, os, sys
+base = sys.argv[1]
+def attempt(action):
+    try:
+        return action()
+    except OSError as err:
+        return type(err).__name__
+print(json.dumps({
+    "user": os.getuid(),
+    "sandbox": os.environ["OPTIMLAB_SANDBOX"],
+    "read the master": attempt(lambda: open(f"{base}/hidden/job/master.txt").read()),
+    "list the hidden folder": attempt(lambda: sorted(os.listdir(f"{base}/hidden"))),
+    "list its own job": attempt(lambda: sorted(os.listdir(f"{base}/hidden/job"))),
+    "write results.json": attempt(lambda: open(f"{base}/results/results.json", "w").write("{}") > 0),
+    "write in its folder": attempt(lambda: open("answer.txt", "w").write("42") > 0),
+    "write in its home": attempt(lambda: open(f"{base}/kernels/k1/home/cache", "w").write("x") > 0),
+    "read its connection file": attempt(lambda: open(f"{base}/kernels/k1/ipc/kernel.json").read()),
+    "replace the sandbox's report": attempt(lambda: os.replace(f"{base}/kernels/k1/home/cache",
+                                                               f"{base}/kernels/k1/ipc/sandbox.json") or True),
+    "become root again": attempt(lambda: os.setuid(0) or True),
+}))
+"""
+AS_ROOT = {"read the master": "secret", "list the hidden folder": ["job"],
+           "list its own job": ["master.txt", "work"], "write results.json": True}
+DENIED = {"read the master": "PermissionError", "list the hidden folder": "PermissionError",
+          "list its own job": "PermissionError", "write results.json": "PermissionError",
+          "write in its folder": True, "write in its home": True, "read its connection file": "{}",
+          "replace the sandbox's report": "PermissionError", "become root again": "PermissionError"}
+
+
+@pytest.fixture
+def container_layout(tmp_path):
+    """A grader's folders as the sandbox sees them."""
+    base = tmp_path
+    base.chmod(0o755)  # as the grader's temporary folder is (pytest makes its own private)
+    (base / "hidden" / "job" / "work").mkdir(parents=True)
+    (base / "hidden").chmod(0o700)
+    (base / "hidden" / "job" / "master.txt").write_text("secret")
+    for folder in ("ipc", "home"):
+        (base / "kernels" / "k1" / folder).mkdir(parents=True)
+    (base / "kernels").chmod(0o700)
+    (base / "kernels" / "k1" / "ipc" / "kernel.json").write_text("{}")
+    (base / "kernels" / "k1" / "ipc" / "kernel.json").chmod(0o600)
+    (base / "results").mkdir()
+    (base / "attempts.py").write_text(ATTEMPTS)
+    return base
+
+
+def _in_container(base: Path, kernel: list[str], *options: str) -> dict:
+    """The sandbox, run as root without CAP_SYS_ADMIN, starting `kernel` on the attempts: what they gave."""
+    ipc = base / "kernels" / "k1" / "ipc"
+    done = subprocess.run([sys.executable, "-m", "autograder.sandbox", "--memory=4000000000",
+                           f"--writable={base / 'hidden' / 'job' / 'work'}", f"--writable={ipc.parent / 'home'}",
+                           f"--connection-file={ipc / 'kernel.json'}", f"--report={ipc / 'sandbox.json'}",
+                           "--no-network", f"--hide={base / 'hidden'}", f"--hide={base / 'kernels'}",
+                           f"--hide={base / 'results'}", *options, "--", *kernel, str(base / "attempts.py"), str(base)],
+                          cwd=base / "hidden" / "job" / "work",
+                          preexec_fn=container.in_a_container(container.python_installation(), REPO_ROOT, base),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(CONTAINER is not None, reason=CONTAINER or "")
+def test_as_root_in_a_container_the_kernel_runs_as_a_user_of_its_own(container_layout):
+    attempts = _in_container(container_layout, [sys.executable])
+    assert attempts["user"] not in (0, os.getuid())
+    assert "without a private file system: refused by this system (unshare (mount namespace): Operation " \
+           "not permitted)" in attempts["sandbox"]
+    assert sandbox.UNPRIVILEGED not in attempts["sandbox"]  # in force
+    assert {k: attempts[k] for k in DENIED} == DENIED
+    assert json.loads((container_layout / "kernels" / "k1" / "ipc" / "sandbox.json").read_text())["missing"]
+    assert not (container_layout / "results" / "results.json").exists()
+
+
+@pytest.mark.skipif(CONTAINER is not None, reason=CONTAINER or "")
+def test_without_the_user_switch_the_kernel_reads_and_writes_the_graders_files(container_layout):
+    """The same kernel kept as root (`--user 0`) does all the above: the switch is what stops it."""
+    attempts = _in_container(container_layout, [sys.executable], "--user=0")
+    assert attempts["user"] == 0
+    assert {k: attempts[k] for k in AS_ROOT} == AS_ROOT
+    assert (container_layout / "results" / "results.json").exists()
+
+
+@pytest.mark.skipif(CONTAINER is not None, reason=CONTAINER or "")
+def test_a_kernel_other_users_cannot_run_still_runs_as_root_and_says_why(container_layout):
+    private = container_layout / "private"
+    private.mkdir(mode=0o700)
+    (private / "kernel").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    (private / "kernel").chmod(0o700)
+    attempts = _in_container(container_layout, [str(private / "kernel")])
+    assert attempts["user"] == 0 and attempts["write in its folder"] is True  # grading still works
+    assert f"without {sandbox.UNPRIVILEGED}: refused by this system (user " in attempts["sandbox"]
+    assert f"cannot reach {private / 'kernel'}" in attempts["sandbox"]
+
+
+@pytest.mark.skipif(CONTAINER is not None, reason=CONTAINER or "")
+def test_what_a_kernel_of_its_own_user_leaves_behind_is_ended(container_layout):
+    """No pid namespace ends the kernel's processes with it there: the grader kills its user's processes."""
+    (container_layout / "attempts.py").write_text(
+        "import subprocess\n"
+        "subprocess.Popen(['sleep', '300'], start_new_session=True,\n"
+        "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print('{}')\n")
+    _in_container(container_layout, [sys.executable])
+    user = json.loads((container_layout / "kernels" / "k1" / "ipc" / "sandbox.json").read_text())["user"]
+    assert user in sandbox.OWN_IDS
+    assert _processes_of(user)  # the sleeper outlived its kernel
+    sandbox.end_processes_of(user)
+    time.sleep(0.5)
+    assert _processes_of(user) == []
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Pids of the live (not zombie) processes whose real user id is `uid`."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+            pids.append(int(status.parent.name))
+    return pids

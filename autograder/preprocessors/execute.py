@@ -204,7 +204,8 @@ class Execute(NbgraderExecute):
                                            self.disk_limit)
                 self._missing = {name: sandbox.NOT_SUPPORTED for name in wanted}
             elif report.exists():
-                self._missing = json.loads(report.read_text())["missing"]
+                recorded = json.loads(report.read_text())
+                self._missing, self._kernel_user = recorded["missing"], recorded.get("user")
                 if self._tcp_only:
                     self._missing[sandbox.NETWORK] = sandbox.NOT_SUPPORTED
         return self._missing or {}
@@ -227,6 +228,7 @@ class Execute(NbgraderExecute):
         self._cell_timeout = self.timeout
         self._deadline = time.monotonic() + self.notebook_timeout
         self._missing: dict[str, str] | None = None  # read from the sandbox's report (`_missing_protections`)
+        self._kernel_user: int | None = None  # the kernel's own user id, from the same report
         self._tcp_only = False
         self._cwd = Path((resources or {}).get("metadata", {}).get("path") or os.getcwd()).resolve()
         self._kernel_dir = Path(tempfile.mkdtemp(prefix="kernel-", dir=kernels_folder()))
@@ -243,6 +245,8 @@ class Execute(NbgraderExecute):
         finally:
             self.timeout = self._cell_timeout
             self._missing_protections()  # before its report goes
+            if self._kernel_user is not None:  # a user of its own, without a pid namespace to end with it
+                sandbox.end_processes_of(self._kernel_user)
             shutil.rmtree(self._kernel_dir, ignore_errors=True)
         resources["optimlab_limits"] = self._missing_notes() + self._limits
         return nb, resources

@@ -10,6 +10,8 @@ them fails as it would there:
   `mount`, `prctl` or `syscall`, as macOS's libc has no `unshare`, `mount` or
   `prctl` (any other library would do no better: looking a name up in it
   also searches the libc it needs);
+- both: `os.setresuid` and `os.setresgid` do not exist (Python has them only
+  where the C library does: not on macOS or Windows);
 - macos: `setrlimit(RLIMIT_AS, ...)` raises ValueError("current limit exceeds
   maximum limit"), as macOS refuses an address-space limit;
 - windows: `import resource` fails, `os.fork` does not exist, and ZeroMQ
@@ -39,6 +41,10 @@ if SYSTEM in ("macos", "windows"):
             super().__init__(LIBC_WITHOUT_NAMESPACES if name is None else name, *args, **kwargs)
 
     ctypes.CDLL = _CDLL
+    # Neither has setresuid(): as root, the sandbox cannot switch the kernel to another user the Linux way.
+    for _name in ("setresuid", "setresgid"):
+        if hasattr(os, _name):
+            delattr(os, _name)
 
 if SYSTEM == "macos":
     import resource
