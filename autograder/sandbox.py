@@ -368,7 +368,11 @@ def become(uid: int) -> None:
 
 
 def _can_run_as(uid: int, executable: str, folders: list[str], readable: list[str]) -> str | None:
-    """None if `uid` can run `executable` and write in `folders`, else why not (probed in a child)."""
+    """None if `uid` can run `executable` and write in `folders`, else why not (probed in a child).
+
+    A Python kernel must also import the course's helper library as that user
+    (its installation may lie in a folder only root may enter).
+    """
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:
@@ -379,7 +383,11 @@ def _can_run_as(uid: int, executable: str, folders: list[str], readable: list[st
                       *((r, os.R_OK) for r in readable)]
             reason = next((f"user {uid} cannot reach {path}" for path, mode in checks
                            if not os.access(path, mode)), "")
-        except (OSError, Unsupported) as err:
+            if not reason and os.path.basename(executable).startswith("python") and subprocess.call(
+                    [executable, "-c", "import optimlab"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, cwd=folders[0] if folders else "/", timeout=120) != 0:
+                reason = f"user {uid} cannot import the course's library with {executable}"
+        except (OSError, Unsupported, subprocess.TimeoutExpired) as err:
             reason = f"cannot become user {uid} ({getattr(err, 'strerror', None) or err})"
         os.write(write_end, reason.encode())
         os._exit(0)
@@ -405,14 +413,12 @@ def choose_user(args, command: list[str]) -> int:
     for folder in sockets:
         os.chmod(folder, 0o1733)
     executable = shutil.which(command[0]) or command[0]
-    # The kernel imports the course's code from the folder this module lies in.
-    course_code = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     reasons = []
     for uid in _user_ids(args.user):
         give_to(uid, writable)
         for path in connection:
             os.chown(path, uid, uid)
-        reason = _can_run_as(uid, executable, writable + sockets, [*connection, course_code])
+        reason = _can_run_as(uid, executable, writable + sockets, connection)
         if reason is None:
             return uid
         reasons.append(reason)
