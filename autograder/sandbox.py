@@ -288,7 +288,10 @@ def _user_ids(user: str | None) -> list[int]:
         if user.isdigit():
             return [int(user)]
         import pwd
-        return [pwd.getpwnam(user).pw_uid]
+        try:
+            return [pwd.getpwnam(user).pw_uid]
+        except KeyError:
+            raise ValueError(f"there is no user {user}") from None
     try:
         import pwd
         nobody = pwd.getpwnam("nobody").pw_uid
