@@ -56,6 +56,19 @@ def in_a_container(*shared: Path):
     return preexec
 
 
+def processes_of(uids) -> list[int]:
+    """The pids of live (not zombie) processes whose real user id is in `uids`."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields["Uid"].split()[0]) in uids and not fields["State"].strip().startswith("Z"):
+            pids.append(int(status.parent.name))
+    return pids
+
+
 def python_installation() -> Path:
     """The folder of this Python's installation (the venv's base): the kernel's Python runs from it."""
     return Path(sys.base_prefix)

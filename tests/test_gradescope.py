@@ -40,7 +40,7 @@ from autograder.cli import main as cli
 from autograder.course import SAMPLES, assignment_ids, master_notebook, notebook_name
 import sample_grading
 from autograder.sandbox import OWN_IDS, UNPRIVILEGED
-from container import in_a_container, python_installation, why_not_here
+from container import in_a_container, processes_of, python_installation, why_not_here
 
 CONTAINER = why_not_here()
 
@@ -271,20 +271,7 @@ def test_in_a_container_without_namespaces_the_kernel_neither_reads_source_nor_w
     time.sleep(2)  # its leftover process would have written again by now (every 0.1 s)
     again = json.loads((root / "results" / "results.json").read_text())
     assert again == results
-    assert _processes_of_kernel_users() == []  # the grader ended the process the kernel left behind
-
-
-def _processes_of_kernel_users() -> list[int]:
-    """The pids of processes running as a kernel's own user id (`autograder.sandbox.OWN_IDS`)."""
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration):
-            continue
-        if uid in OWN_IDS:
-            pids.append(int(status.parent.name))
-    return pids
+    assert processes_of(OWN_IDS) == []  # the grader ended the process the kernel left behind
 
 
 @pytest.mark.slow

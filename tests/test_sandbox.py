@@ -351,20 +351,7 @@ def test_what_a_kernel_of_its_own_user_leaves_behind_is_ended(container_layout):
     _in_container(container_layout, [sys.executable])
     user = json.loads((container_layout / "kernels" / "k1" / "ipc" / "sandbox.json").read_text())["user"]
     assert user in sandbox.OWN_IDS
-    assert _processes_of(user)  # the sleeper outlived its kernel
+    assert container.processes_of([user])  # the sleeper outlived its kernel
     sandbox.end_processes_of(user)
     time.sleep(0.5)
-    assert _processes_of(user) == []
-
-
-def _processes_of(uid: int) -> list[int]:
-    """Pids of the live (not zombie) processes whose real user id is `uid`."""
-    pids = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
-            pids.append(int(status.parent.name))
-    return pids
+    assert container.processes_of([user]) == []
