@@ -413,6 +413,7 @@ def choose_user(args, command: list[str]) -> int:
     connection = [os.path.abspath(args.connection_file)] if args.connection_file else []
     sockets = [os.path.dirname(c) for c in connection]
     close_hidden([os.path.abspath(p) for p in args.hide], writable + sockets)
+    modes = {folder: stat.S_IMODE(os.stat(folder).st_mode) for folder in sockets}
     for folder in sockets:
         os.chmod(folder, 0o1733)
     executable = shutil.which(command[0]) or command[0]
@@ -428,8 +429,8 @@ def choose_user(args, command: list[str]) -> int:
     give_to(0, writable)
     for path in connection:
         os.chown(path, 0, 0)
-    for folder in sockets:
-        os.chmod(folder, 0o700)
+    for folder, mode in modes.items():
+        os.chmod(folder, mode)
     raise PermissionError(1, "; ".join(reasons))
 
 

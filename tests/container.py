@@ -15,44 +15,39 @@ only that way (the real folders are left untouched).
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import stat
 import sys
 from pathlib import Path
 
-CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x00020000, 0x1000, 0x4000, 0x40000
-PR_CAPBSET_DROP, CAP_SYS_ADMIN = 24, 21
+from autograder.sandbox import CLONE_NEWNS, MS_BIND, MS_PRIVATE, MS_REC, PR_CAPBSET_DROP, _c_function, _check, \
+    _mount, _unshare
+
+CAP_SYS_ADMIN = 21
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def _open_the_way(libc, path: Path) -> None:
+def _open_the_way(path: Path) -> None:
     """Every folder above `path` that others cannot cross, replaced by a crossable one holding only the way on."""
     for depth in range(1, len(path.parts)):
         folder, below = Path(*path.parts[:depth]), Path(*path.parts[:depth + 1])
         if os.stat(folder).st_mode & stat.S_IXOTH:
             continue
         held = os.open(below, os.O_RDONLY)
-        _check(libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", 0, b"mode=755"), f"mount {folder}")
+        _mount("tmpfs", str(folder), "tmpfs", 0, "mode=755")
         below.mkdir() if os.path.isdir(f"/proc/self/fd/{held}") else below.touch()
-        _check(libc.mount(f"/proc/self/fd/{held}".encode(), str(below).encode(), None, MS_BIND, None), f"bind {below}")
+        _mount(f"/proc/self/fd/{held}", str(below), None, MS_BIND)
         os.close(held)
 
 
 def in_a_container(*shared: Path):
     """A `preexec_fn`: `shared` reachable by every user, then no CAP_SYS_ADMIN for the program and its children."""
     def preexec() -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        _check(libc.unshare(CLONE_NEWNS), "unshare")
-        _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+        # The sandbox's own mount helpers; what the sandbox does after this is what is under test.
+        _unshare(CLONE_NEWNS, "mount namespace")
+        _mount("none", "/", None, MS_REC | MS_PRIVATE)
         for path in shared:
-            _open_the_way(libc, Path(path).resolve())
-        _check(libc.prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), "drop CAP_SYS_ADMIN")
+            _open_the_way(Path(path).resolve())
+        _check(_c_function("prctl")(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0), "drop CAP_SYS_ADMIN")
     return preexec
 
 
